@@ -1,0 +1,364 @@
+/**
+ * Error classes of closed-loop. Every class has a guard (`isHttpError(e)` …) that recognises
+ * instances by a `Symbol.for` brand rather than `instanceof`, so it also works when an app ends up
+ * with two copies of the package (one loaded by `import`, one by `require`).
+ */
+
+const BRAND = Symbol.for('closed-loop.error');
+
+type Branded = { [BRAND]?: readonly string[] };
+
+function brand(ctor: { prototype: object }, kind: string, parent?: { prototype: object }): void {
+  const inherited = parent ? ((parent.prototype as Branded)[BRAND] ?? []) : [];
+  Object.defineProperty(ctor.prototype, BRAND, { value: [...inherited, kind], enumerable: false });
+}
+
+function hasBrand(value: unknown, kind: string): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const kinds = (value as Branded)[BRAND];
+  return Array.isArray(kinds) && kinds.includes(kind);
+}
+
+/** Options shared by every closed-loop error constructor. */
+export interface ClosedLoopErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+  /**
+   * Whether retrying could help. `false` makes the default `shouldRetry` give up at once;
+   * `undefined` leaves the decision to the error's kind.
+   */
+  retryable?: boolean;
+}
+
+/**
+ * The base class of every error closed-loop throws.
+ *
+ * @example
+ * ```ts
+ * try { await client.post('/orders', order) } catch (e) {
+ *   if (isClosedLoopError(e)) console.log(e.code)
+ * }
+ * ```
+ */
+export class ClosedLoopError extends Error {
+  /** A stable, machine-readable code, e.g. `HTTP_ERROR` or `KEY_IN_USE`. */
+  readonly code: string;
+  /** Whether retrying could help; `undefined` when the error's kind decides. */
+  readonly retryable?: boolean;
+
+  /**
+   * @param message - human-readable description
+   * @param code - machine-readable code
+   * @param options - `cause` and `retryable`
+   */
+  constructor(message: string, code: string, options: ClosedLoopErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ClosedLoopError';
+    this.code = code;
+    if (options.retryable !== undefined) this.retryable = options.retryable;
+  }
+}
+brand(ClosedLoopError, 'ClosedLoopError');
+
+/** Options of {@link HttpError}. */
+export interface HttpErrorOptions extends ClosedLoopErrorOptions {
+  /** Response headers; names are stored lower-cased. */
+  headers?: Headers | Record<string, string | readonly string[] | undefined>;
+  /** The parsed response body (JSON when it was JSON, else text), if read. */
+  body?: unknown;
+  /** Overrides the default message `HTTP <status>`. */
+  message?: string;
+  /**
+   * The server's wait hint. When omitted it is parsed from the `Retry-After` header (seconds or
+   * an HTTP-date, relative to `now`).
+   */
+  retryAfterMs?: number;
+  /** The time (epoch ms) an HTTP-date `Retry-After` is measured from; defaults to `Date.now()`. */
+  now?: number;
+}
+
+/** A response that arrived with a non-success status. */
+export class HttpError extends ClosedLoopError {
+  /** The HTTP status code. */
+  readonly status: number;
+  /** Response headers, lower-cased names. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The response body, if it was read. */
+  readonly body: unknown;
+  /** How long the server asked the client to wait (from `Retry-After`), in ms. */
+  readonly retryAfterMs?: number;
+
+  /**
+   * @param status - the HTTP status code
+   * @param options - headers, body and `Retry-After` handling
+   */
+  constructor(status: number, options: HttpErrorOptions = {}) {
+    super(options.message ?? `HTTP ${status}`, 'HTTP_ERROR', options);
+    this.name = 'HttpError';
+    this.status = status;
+    this.headers = normalizeHeaders(options.headers);
+    this.body = options.body;
+    const retryAfter =
+      options.retryAfterMs ?? parseRetryAfter(this.headers['retry-after'], options.now ?? Date.now());
+    if (retryAfter !== undefined) this.retryAfterMs = retryAfter;
+  }
+}
+brand(HttpError, 'HttpError', ClosedLoopError);
+
+function normalizeHeaders(headers: HttpErrorOptions['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  if (typeof (headers as Headers).forEach === 'function' && typeof (headers as Headers).get === 'function') {
+    (headers as Headers).forEach((value, name) => {
+      out[name.toLowerCase()] = value;
+    });
+    return out;
+  }
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+  }
+  return out;
+}
+
+/**
+ * Parses a `Retry-After` value: delay-seconds (`"120"`) or an HTTP-date. Returns milliseconds from
+ * `now`, never negative, or `undefined` when the value is missing or unreadable.
+ *
+ * @param value - the header value
+ * @param now - the current time in epoch ms, for HTTP-dates
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
+  if (value == null) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const ms = Number(text) * 1000;
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+/** The request never got a response: DNS, refused connection, reset, CORS, offline. */
+export class NetworkError extends ClosedLoopError {
+  /**
+   * @param message - what failed
+   * @param options - `cause`: the fetch failure
+   */
+  constructor(message = 'Network request failed', options: ClosedLoopErrorOptions = {}) {
+    super(message, 'NETWORK_ERROR', options);
+    this.name = 'NetworkError';
+  }
+}
+brand(NetworkError, 'NetworkError', ClosedLoopError);
+
+/** An attempt or a wait ran past its deadline. */
+export class TimeoutError extends ClosedLoopError {
+  /** The deadline that passed, in ms. */
+  readonly timeoutMs: number;
+
+  /**
+   * @param timeoutMs - the deadline that passed
+   * @param message - overrides the default message
+   * @param options - `cause` and `retryable`
+   */
+  constructor(timeoutMs: number, message?: string, options: ClosedLoopErrorOptions = {}) {
+    super(message ?? `Timed out after ${timeoutMs} ms`, 'TIMEOUT', options);
+    this.name = 'TimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+}
+brand(TimeoutError, 'TimeoutError', ClosedLoopError);
+
+/** Every allowed attempt failed (or the time budget ran out); `cause` is the last error. */
+export class RetryExhaustedError extends ClosedLoopError {
+  /** How many attempts ran. */
+  readonly attempts: number;
+  /** The last attempt's error. */
+  declare readonly cause: unknown;
+
+  /**
+   * @param attempts - how many attempts ran
+   * @param cause - the last attempt's error
+   * @param message - overrides the default message
+   */
+  constructor(attempts: number, cause: unknown, message?: string) {
+    super(
+      message ?? `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describe(cause)}`,
+      'RETRY_EXHAUSTED',
+      { cause, retryable: false },
+    );
+    this.name = 'RetryExhaustedError';
+    this.attempts = attempts;
+  }
+}
+brand(RetryExhaustedError, 'RetryExhaustedError', ClosedLoopError);
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** The states of a {@link CircuitBreaker}. */
+export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+
+/** A circuit breaker refused a call without running it. */
+export class CircuitBreakerError extends ClosedLoopError {
+  /** The breaker's state when it refused. */
+  readonly state: CircuitState;
+  /** How long until the breaker may admit a call again, in ms. */
+  readonly retryAfterMs: number;
+  /** The breaker's `name`, if it has one. */
+  readonly breakerName?: string;
+
+  /**
+   * @param state - the breaker's state
+   * @param retryAfterMs - time until a call may be admitted
+   * @param breakerName - the breaker's name
+   */
+  constructor(state: CircuitState, retryAfterMs: number, breakerName?: string) {
+    super(
+      `Circuit${breakerName ? ` "${breakerName}"` : ''} is ${state}; retry in ${Math.ceil(retryAfterMs)} ms`,
+      'CIRCUIT_OPEN',
+    );
+    this.name = 'CircuitBreakerError';
+    this.state = state;
+    this.retryAfterMs = retryAfterMs;
+    if (breakerName !== undefined) this.breakerName = breakerName;
+  }
+}
+brand(CircuitBreakerError, 'CircuitBreakerError', ClosedLoopError);
+
+/** The codes of {@link IdempotencyError}. */
+export type IdempotencyErrorCode =
+  | 'KEY_MISSING'
+  | 'KEY_INVALID'
+  | 'KEY_IN_USE'
+  | 'KEY_MISMATCH'
+  | 'STORE_UNAVAILABLE';
+
+/** The HTTP status that answers each {@link IdempotencyErrorCode}. */
+export const IDEMPOTENCY_ERROR_STATUS: Readonly<Record<IdempotencyErrorCode, number>> = Object.freeze({
+  KEY_MISSING: 400,
+  KEY_INVALID: 400,
+  KEY_IN_USE: 409,
+  KEY_MISMATCH: 422,
+  STORE_UNAVAILABLE: 503,
+});
+
+const IDEMPOTENCY_MESSAGES: Record<IdempotencyErrorCode, string> = {
+  KEY_MISSING: 'An Idempotency-Key header is required',
+  KEY_INVALID: 'The Idempotency-Key is empty, too long or malformed',
+  KEY_IN_USE: 'A request with this Idempotency-Key is still being processed',
+  KEY_MISMATCH: 'This Idempotency-Key was used with a different request',
+  STORE_UNAVAILABLE: 'The idempotency store is unavailable',
+};
+
+/** An idempotency check refused a request; `status` is the HTTP status that answers it. */
+export class IdempotencyError extends ClosedLoopError {
+  declare readonly code: IdempotencyErrorCode;
+  /** The HTTP status for this code: 400, 400, 409, 422 or 503. */
+  readonly status: number;
+
+  /**
+   * @param code - what went wrong
+   * @param message - overrides the default message
+   * @param options - `cause` and `retryable`
+   */
+  constructor(code: IdempotencyErrorCode, message?: string, options: ClosedLoopErrorOptions = {}) {
+    super(message ?? IDEMPOTENCY_MESSAGES[code], code, options);
+    this.name = 'IdempotencyError';
+    this.status = IDEMPOTENCY_ERROR_STATUS[code];
+  }
+}
+brand(IdempotencyError, 'IdempotencyError', ClosedLoopError);
+
+/**
+ * A mutation could not reach the server and was put in the offline queue. Not a failure: the
+ * queue will deliver it with the same idempotency key, and `delivery` settles when it does.
+ */
+export class OfflineQueuedError<T = unknown> extends ClosedLoopError {
+  /** The queue item's id. */
+  readonly itemId: string;
+  /** The idempotency key the item will be delivered with. */
+  readonly idempotencyKey: string;
+  /** Resolves with the response once the queue delivers the item. */
+  readonly delivery: Promise<T>;
+
+  /**
+   * @param itemId - the queue item's id
+   * @param idempotencyKey - the key it carries
+   * @param delivery - settles when the queue delivers it
+   * @param options - `cause`: why it could not be sent now
+   */
+  constructor(itemId: string, idempotencyKey: string, delivery: Promise<T>, options: ClosedLoopErrorOptions = {}) {
+    super('Offline: the request was queued and will be sent when the server can be reached', 'OFFLINE_QUEUED', {
+      retryable: false,
+      ...options,
+    });
+    this.name = 'OfflineQueuedError';
+    this.itemId = itemId;
+    this.idempotencyKey = idempotencyKey;
+    this.delivery = delivery;
+  }
+}
+brand(OfflineQueuedError, 'OfflineQueuedError', ClosedLoopError);
+
+/**
+ * Whether `value` is any closed-loop error (works across ESM/CJS copies).
+ * @param value - anything caught
+ */
+export function isClosedLoopError(value: unknown): value is ClosedLoopError {
+  return hasBrand(value, 'ClosedLoopError');
+}
+/**
+ * Whether `value` is an {@link HttpError} (works across ESM/CJS copies).
+ * @param value - anything caught
+ */
+export function isHttpError(value: unknown): value is HttpError {
+  return hasBrand(value, 'HttpError');
+}
+/**
+ * Whether `value` is a {@link NetworkError} (works across ESM/CJS copies).
+ * @param value - anything caught
+ */
+export function isNetworkError(value: unknown): value is NetworkError {
+  return hasBrand(value, 'NetworkError');
+}
+/**
+ * Whether `value` is a {@link TimeoutError} (works across ESM/CJS copies).
+ * @param value - anything caught
+ */
+export function isTimeoutError(value: unknown): value is TimeoutError {
+  return hasBrand(value, 'TimeoutError');
+}
+/**
+ * Whether `value` is a {@link RetryExhaustedError} (works across ESM/CJS copies).
+ * @param value - anything caught
+ */
+export function isRetryExhaustedError(value: unknown): value is RetryExhaustedError {
+  return hasBrand(value, 'RetryExhaustedError');
+}
+/**
+ * Whether `value` is a {@link CircuitBreakerError} (works across ESM/CJS copies).
+ * @param value - anything caught
+ */
+export function isCircuitBreakerError(value: unknown): value is CircuitBreakerError {
+  return hasBrand(value, 'CircuitBreakerError');
+}
+/**
+ * Whether `value` is an {@link IdempotencyError} (works across ESM/CJS copies).
+ * @param value - anything caught
+ */
+export function isIdempotencyError(value: unknown): value is IdempotencyError {
+  return hasBrand(value, 'IdempotencyError');
+}
+/**
+ * Whether `value` is an {@link OfflineQueuedError} (works across ESM/CJS copies).
+ * @param value - anything caught
+ */
+export function isOfflineQueuedError(value: unknown): value is OfflineQueuedError {
+  return hasBrand(value, 'OfflineQueuedError');
+}

@@ -1,0 +1,287 @@
+import pRetry, { type RetryContext as PRetryContext } from 'p-retry';
+import { type Clock, realClock, type TimerHandle } from '../clock/clock.js';
+import { RetryExhaustedError, TimeoutError } from '../errors/errors.js';
+import { computeBackoffDelay } from './backoff.js';
+import {
+  checkBackoffOptions,
+  checkMaxAttempts,
+  checkNonNegative,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  DEFAULT_TIMEOUT_MS,
+  type RetryContext,
+  type RetryOptions,
+} from './options.js';
+import { isRetryableError } from './should-retry.js';
+
+/**
+ * Calls `fn` until it succeeds, waiting with exponential backoff and jitter between attempts.
+ *
+ * Each attempt gets `{ attempt, signal }`; the signal aborts at the attempt's deadline
+ * (`timeoutMs`) or when the caller's `signal` aborts. Resolves with the first success; rejects with
+ * the error itself when `shouldRetry` says no, with {@link RetryExhaustedError} (its `cause` the last
+ * error) when attempts or `maxElapsedMs` run out, and with `signal.reason` when the caller aborts.
+ *
+ * @example
+ * ```ts
+ * const user = await retryWithBackoff(async ({ signal }) => {
+ *   const res = await fetch('/api/user', { signal })
+ *   if (!res.ok) throw new HttpError(res.status, { headers: res.headers })
+ *   return res.json()
+ * }, { maxAttempts: 5, initialDelayMs: 200 })
+ * ```
+ *
+ * @param fn - the operation; sync or async
+ * @param options - see {@link RetryOptions}
+ * @returns what `fn` returned on its first success
+ */
+export function retryWithBackoff<T>(
+  fn: (context: RetryContext) => T | PromiseLike<T>,
+  options: RetryOptions = {},
+): Promise<T> {
+  let run: RetryRun<T>;
+  try {
+    run = new RetryRun(fn, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return run.start();
+}
+
+/**
+ * Carries an attempt's error through p-retry, which refuses to retry a TypeError and turns
+ * non-Error values into one; the original error is unwrapped again before anyone sees it.
+ */
+class AttemptFailure extends Error {
+  constructor(readonly error: unknown) {
+    super('attempt failed');
+  }
+}
+
+/** One retryWithBackoff call. p-retry drives the attempt loop; this object supplies what it cannot. */
+class RetryRun<T> {
+  private readonly clock: Clock;
+  private readonly signal: AbortSignal | undefined;
+  private readonly maxAttempts: number;
+  readonly timeoutMs: number;
+  private startedAt = 0;
+  private lastDelay: number | undefined;
+  private stoppedBy: AttemptFailure | undefined;
+  private current: Attempt<T> | undefined;
+  private pendingWait: { timer: TimerHandle; reject: (reason: unknown) => void } | undefined;
+  private readonly onAbort: (() => void) | undefined;
+  /** The number of the latest attempt started. */
+  attemptsRun = 0;
+
+  constructor(
+    readonly fn: (context: RetryContext) => T | PromiseLike<T>,
+    private readonly options: RetryOptions,
+  ) {
+    this.maxAttempts = checkMaxAttempts(options.maxAttempts);
+    checkBackoffOptions(options);
+    checkNonNegative('timeoutMs', options.timeoutMs, true);
+    checkNonNegative('maxElapsedMs', options.maxElapsedMs, true);
+    checkNonNegative('maxRetryAfterMs', options.maxRetryAfterMs, true);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = Number.isFinite(timeoutMs) ? timeoutMs : 0;
+    this.clock = options.clock ?? realClock;
+    this.signal = options.signal;
+    if (this.signal) this.onAbort = () => this.abort();
+  }
+
+  async start(): Promise<T> {
+    const { signal } = this;
+    if (signal) {
+      if (signal.aborted) throw signal.reason;
+      signal.addEventListener('abort', this.onAbort!, { once: true });
+    }
+    if (this.options.maxElapsedMs !== undefined) this.startedAt = this.clock.now();
+    try {
+      return await pRetry((attempt: number) => this.attempt(attempt), {
+        retries: this.maxAttempts - 1,
+        // Delays are computed and waited here, on the injected clock: p-retry's own backoff has no
+        // full jitter, no Retry-After and uses the global timers. Zero makes it start no timer.
+        minTimeout: 0,
+        maxTimeout: 0,
+        factor: 1,
+        onFailedAttempt: (context: PRetryContext) => this.classify(context),
+        shouldRetry: (context: PRetryContext) => this.beforeRetry(context),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      throw this.outcome(error);
+    } finally {
+      if (signal) signal.removeEventListener('abort', this.onAbort!);
+    }
+  }
+
+  private attempt(attempt: number): T | Promise<T> {
+    const guarded = this.timeoutMs > 0 || this.signal !== undefined;
+    if (!guarded) return this.runBare(attempt);
+    const current = new Attempt<T>(this, attempt);
+    this.current = current;
+    return current.promise;
+  }
+
+  // The common case with timeoutMs: 0 and no signal: no promise of our own beyond `fn`'s.
+  private async runBare(attempt: number): Promise<T> {
+    try {
+      return await this.fn(new Attempt<T>(this, attempt, false));
+    } catch (error) {
+      throw new AttemptFailure(error);
+    }
+  }
+
+  /** Decides, for every failed attempt, whether retrying is allowed at all (p-retry's onFailedAttempt). */
+  private async classify(context: PRetryContext): Promise<void> {
+    if (this.signal?.aborted) throw this.signal.reason;
+    const failure = context.error as unknown as AttemptFailure;
+    const shouldRetry = this.options.shouldRetry ?? isRetryableError;
+    if (!(await shouldRetry(failure.error, context.attemptNumber))) {
+      this.stoppedBy = failure;
+      throw failure;
+    }
+  }
+
+  /** Runs only when another attempt is allowed: computes the delay and waits on the clock. */
+  private async beforeRetry(context: PRetryContext): Promise<boolean> {
+    const failure = context.error as unknown as AttemptFailure;
+    const { error } = failure;
+    const { options } = this;
+    const hinted = (options.respectRetryAfter ?? true) ? retryAfterOf(error) : undefined;
+    const delay =
+      hinted !== undefined
+        ? Math.min(hinted, options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS)
+        : computeBackoffDelay(context.attemptNumber, options, options.random, this.lastDelay);
+    this.lastDelay = delay;
+    if (options.maxElapsedMs !== undefined && this.clock.now() + delay - this.startedAt > options.maxElapsedMs) {
+      return false;
+    }
+    options.onRetry?.(context.attemptNumber, error, delay);
+    if (delay > 0) await this.wait(delay);
+    if (this.signal?.aborted) throw this.signal.reason;
+    return true;
+  }
+
+  private wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.pendingWait = undefined;
+        resolve();
+      }, ms);
+      if (this.signal) this.pendingWait = { timer, reject };
+    });
+  }
+
+  private abort(): void {
+    const reason = this.signal!.reason;
+    this.current?.interrupt(reason);
+    const wait = this.pendingWait;
+    if (wait) {
+      this.pendingWait = undefined;
+      this.clock.clearTimeout(wait.timer);
+      wait.reject(reason);
+    }
+  }
+
+  private outcome(error: unknown): unknown {
+    if (this.signal?.aborted) return this.signal.reason;
+    if (error instanceof AttemptFailure) {
+      if (error === this.stoppedBy) return error.error;
+      return new RetryExhaustedError(this.attemptsRun, error.error);
+    }
+    return error;
+  }
+
+  /** Starts a timer on the run's clock (used by attempts for their deadline). */
+  startTimer(callback: () => void, ms: number): TimerHandle {
+    return this.clock.setTimeout(callback, ms);
+  }
+
+  /** Cancels a timer started by {@link startTimer}. */
+  cancelTimer(handle: TimerHandle): void {
+    this.clock.clearTimeout(handle);
+  }
+
+  get callerSignal(): AbortSignal | undefined {
+    return this.signal;
+  }
+}
+
+function retryAfterOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const value = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof value === 'number' && value >= 0 && Number.isFinite(value) ? value : undefined;
+}
+
+/** One attempt: its context for `fn`, its deadline, and its settlement. */
+class Attempt<T> implements RetryContext {
+  private controller: AbortController | undefined;
+  private timer: TimerHandle | undefined;
+  private settled = false;
+  private failure: unknown;
+  private reject!: (reason: unknown) => void;
+  readonly promise!: Promise<T>;
+
+  constructor(
+    private readonly run: RetryRun<T>,
+    readonly attempt: number,
+    guarded = true,
+  ) {
+    run.attemptsRun = attempt;
+    if (!guarded) return;
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.reject = reject;
+      if (run.timeoutMs > 0) this.timer = run.startTimer(() => this.expire(), run.timeoutMs);
+      let result: T | PromiseLike<T>;
+      try {
+        result = run.fn(this);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      Promise.resolve(result).then(
+        (value) => {
+          if (this.finish()) resolve(value);
+        },
+        (error: unknown) => this.fail(error),
+      );
+    });
+  }
+
+  /** Created on first read, so an attempt that never looks at its signal pays nothing for it. */
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const caller = this.run.callerSignal;
+    if (this.run.timeoutMs === 0 && caller) return caller;
+    this.controller = new AbortController();
+    if (this.failure !== undefined) this.controller.abort(this.failure);
+    else if (caller?.aborted) this.controller.abort(caller.reason);
+    return this.controller.signal;
+  }
+
+  interrupt(reason: unknown): void {
+    if (this.settled) return;
+    this.controller?.abort(reason);
+    this.fail(reason);
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    if (this.settled) return;
+    const error = new TimeoutError(this.run.timeoutMs, `Attempt ${this.attempt} timed out after ${this.run.timeoutMs} ms`);
+    this.failure = error;
+    this.controller?.abort(error);
+    this.fail(error);
+  }
+
+  private fail(error: unknown): void {
+    if (this.finish()) this.reject(new AttemptFailure(error));
+  }
+
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.timer !== undefined) this.run.cancelTimer(this.timer);
+    return true;
+  }
+}
