@@ -1,0 +1,408 @@
+#!/usr/bin/env node
+// Consumer check: uses closed-loop the way a user does. Packs the tarball, installs it into a fresh
+// project outside the repository, then imports it by ESM `import` and CJS `require`, checks that the
+// error guards recognise errors across the two copies, type-checks TypeScript consumers under
+// `node16` and `bundler` resolution, and checks that no framework came along with the install.
+//
+// Usage: node scripts/consumer-check.mjs        (npm run test:consumer)
+// Env:   KEEP_CONSUMER_DIR=1 keeps the temporary project for inspection.
+//
+// Runs `npm run build` first when dist/ is missing (npm test builds before it runs this).
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const results = [];
+
+/** Runs a command; returns { ok, out, stdout }, `out` being stdout and stderr together. Never throws. */
+function run(cmd, args, cwd, { timeoutMs = 120_000 } = {}) {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, npm_config_update_notifier: 'false', NO_COLOR: '1' },
+  });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  const stdout = r.stdout ?? '';
+  if (r.error) return { ok: false, out: `${out}\n${r.error.message}`.trim(), stdout };
+  if (r.status !== 0) return { ok: false, out: `${out}\n(exit ${r.status ?? r.signal})`.trim(), stdout };
+  return { ok: true, out, stdout };
+}
+
+function indent(text) {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
+
+function pass(name, detail = '') {
+  results.push({ name, ok: true });
+  console.log(`PASS  ${name}${detail ? ` — ${detail}` : ''}`);
+}
+
+function fail(name, detail) {
+  results.push({ name, ok: false });
+  console.log(`FAIL  ${name}`);
+  if (detail) console.log(indent(detail));
+}
+
+/** Runs a command as one named check. */
+function check(name, cmd, args, cwd, opts) {
+  const r = run(cmd, args, cwd, opts);
+  if (r.ok) pass(name);
+  else fail(name, r.out);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer sources
+// ---------------------------------------------------------------------------------------------
+
+// The same runtime scenario for both module systems; `load` is the module-system-specific import.
+const scenario = (header) => `${header}
+const {
+  retryWithBackoff, CircuitBreaker, ManualClock, computeBackoffDelay,
+  HttpError, RetryExhaustedError, CircuitBreakerError,
+  isHttpError, isClosedLoopError, isRetryExhaustedError, isCircuitBreakerError, isNetworkError,
+} = cl;
+
+function assert(cond, message) {
+  if (!cond) throw new Error('assertion failed: ' + message);
+}
+
+async function main() {
+  // retryWithBackoff: a flaky fn that fails once with a retryable error, then succeeds.
+  let calls = 0;
+  const delays = [];
+  const value = await retryWithBackoff(
+    async ({ attempt, signal }) => {
+      calls++;
+      assert(attempt === calls, 'attempt counts from 1');
+      assert(signal && typeof signal.aborted === 'boolean', 'attempt receives a signal');
+      if (attempt === 1) throw new HttpError(503);
+      return 'ok-' + attempt;
+    },
+    { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5, onRetry: (_a, _e, d) => delays.push(d) },
+  );
+  assert(value === 'ok-2', 'retry returned ' + value);
+  assert(calls === 2, 'fn called ' + calls + ' times');
+  assert(delays.length === 1 && delays[0] >= 0 && delays[0] <= 5, 'one capped delay: ' + delays);
+
+  // Attempts run out: RetryExhaustedError carrying the last error.
+  const exhausted = await retryWithBackoff(
+    () => { throw new HttpError(500); },
+    { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 },
+  ).then(() => undefined, (e) => e);
+  assert(exhausted instanceof RetryExhaustedError && isRetryExhaustedError(exhausted), 'exhausted');
+  assert(exhausted.attempts === 2 && isHttpError(exhausted.cause), 'attempts and cause');
+
+  const d = computeBackoffDelay(3, { initialDelayMs: 100, backoffMultiplier: 2, jitter: 'none' });
+  assert(d === 400, 'computeBackoffDelay(3) = ' + d);
+
+  // CircuitBreaker: opens after consecutive failures, rejects without calling fn, half-opens by clock.
+  const clock = new ManualClock(1_000);
+  const breaker = new CircuitBreaker({ failureThreshold: 2, resetTimeoutMs: 1_000, clock, name: 'consumer' });
+  const changes = [];
+  breaker.on('stateChange', (from, to) => changes.push(from + '->' + to));
+  for (let i = 0; i < 2; i++) {
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+  }
+  assert(breaker.state === 'OPEN', 'state after 2 failures: ' + breaker.state);
+  let ran = false;
+  const rejected = await breaker.execute(() => { ran = true; }).then(() => undefined, (e) => e);
+  assert(!ran, 'fn must not run while OPEN');
+  assert(rejected instanceof CircuitBreakerError && isCircuitBreakerError(rejected), 'CircuitBreakerError');
+  assert(rejected.retryAfterMs > 0, 'retryAfterMs ' + rejected.retryAfterMs);
+  await clock.advance(1_000);
+  assert(breaker.state === 'HALF_OPEN', 'state after resetTimeoutMs: ' + breaker.state);
+  assert((await breaker.execute(() => 42)) === 42, 'probe result');
+  assert(breaker.state === 'CLOSED', 'closed after a good probe: ' + breaker.state);
+  assert(changes.join(',') === 'CLOSED->OPEN,OPEN->HALF_OPEN,HALF_OPEN->CLOSED', 'events ' + changes);
+  const m = breaker.getMetrics();
+  assert(m.totalCalls === 4 && m.rejections === 1, 'metrics ' + JSON.stringify(m));
+
+  // Guards.
+  const he = new HttpError(429, { headers: { 'Retry-After': '2' } });
+  assert(isHttpError(he) && isClosedLoopError(he) && !isNetworkError(he), 'HttpError guards');
+  assert(he.status === 429 && he.retryAfterMs === 2000, 'HttpError fields');
+  assert(!isHttpError(new Error('x')) && !isClosedLoopError(null) && !isHttpError({ status: 500 }), 'guards refuse others');
+}
+
+main().then(
+  () => console.log('consumer ok'),
+  (e) => { console.error(e); process.exit(1); },
+);
+`;
+
+const esmConsumer = scenario(`import * as cl from 'closed-loop';
+import { retryWithBackoff as namedRetry, CircuitBreaker as NamedBreaker } from 'closed-loop';
+if (namedRetry !== cl.retryWithBackoff || NamedBreaker !== cl.CircuitBreaker) throw new Error('named imports differ from the namespace');`);
+
+const cjsConsumer = scenario(`'use strict';
+const cl = require('closed-loop');
+const path = require.resolve('closed-loop');
+if (!path.endsWith('.cjs')) throw new Error('require resolved to ' + path);`);
+
+// Both copies in one process: errors made by one copy are recognised by the other copy's guards.
+const crossCopyConsumer = `import * as esm from 'closed-loop';
+import { createRequire } from 'node:module';
+const cjs = createRequire(import.meta.url)('closed-loop');
+
+if (esm.HttpError === cjs.HttpError) throw new Error('expected two copies (ESM and CJS), got one');
+
+const make = (m) => ({
+  ClosedLoopError: new m.ClosedLoopError('x', 'X_CODE'),
+  HttpError: new m.HttpError(503),
+  NetworkError: new m.NetworkError('offline'),
+  TimeoutError: new m.TimeoutError(10),
+  RetryExhaustedError: new m.RetryExhaustedError(3, new Error('last')),
+  CircuitBreakerError: new m.CircuitBreakerError('OPEN', 100),
+  IdempotencyError: new m.IdempotencyError('KEY_IN_USE'),
+  OfflineQueuedError: new m.OfflineQueuedError('item-1', 'key-1', Promise.resolve(undefined)),
+});
+const guards = {
+  HttpError: 'isHttpError',
+  NetworkError: 'isNetworkError',
+  TimeoutError: 'isTimeoutError',
+  RetryExhaustedError: 'isRetryExhaustedError',
+  CircuitBreakerError: 'isCircuitBreakerError',
+  IdempotencyError: 'isIdempotencyError',
+  OfflineQueuedError: 'isOfflineQueuedError',
+};
+
+const problems = [];
+for (const [fromName, from, to] of [['cjs', cjs, esm], ['esm', esm, cjs]]) {
+  const errors = make(from);
+  for (const [cls, err] of Object.entries(errors)) {
+    if (!to.isClosedLoopError(err)) problems.push(fromName + ' ' + cls + ' not isClosedLoopError in the other copy');
+    for (const [otherCls, guard] of Object.entries(guards)) {
+      const expected = otherCls === cls;
+      if (to[guard](err) !== expected) problems.push(fromName + ' ' + cls + ': other copy ' + guard + ' = ' + !expected);
+    }
+  }
+}
+
+// A rejection from the CJS copy's breaker is recognised by the ESM copy's guard.
+const breaker = new cjs.CircuitBreaker({ failureThreshold: 1 });
+await breaker.execute(() => { throw new Error('down'); }).catch(() => undefined);
+const err = await breaker.execute(() => 1).then(() => undefined, (e) => e);
+if (!esm.isCircuitBreakerError(err)) problems.push('CJS breaker rejection not recognised by ESM guard');
+
+// Retry in the ESM copy reads Retry-After from an HttpError made by the CJS copy.
+let seen;
+await esm.retryWithBackoff(({ attempt }) => {
+  if (attempt === 1) throw new cjs.HttpError(503, { retryAfterMs: 3 });
+  return 'done';
+}, { maxAttempts: 2, onRetry: (_a, _e, delay) => { seen = delay; } });
+if (seen !== 3) problems.push('ESM retry ignored retryAfterMs of a CJS HttpError (delay ' + seen + ')');
+
+if (problems.length) { console.error(problems.join('\\n')); process.exit(1); }
+console.log('cross-copy ok');
+`;
+
+// Type-level use of the public API; each consumer variant compiles this body.
+const typedBody = `
+const ctxCheck: Promise<number> = retryWithBackoff(
+  async ({ attempt, signal }: RetryContext) => {
+    const s: AbortSignal = signal;
+    void s;
+    return attempt;
+  },
+  { maxAttempts: 3, jitter: 'decorrelated', timeoutMs: 0, onRetry: (a: number, _e: unknown, d: number) => void (a + d) },
+);
+void ctxCheck;
+
+const options: RetryOptions = { initialDelayMs: 100, maxDelayMs: 1000, backoffMultiplier: 2, jitter: 'full' };
+const jitter: JitterMode = 'equal';
+const delay: number = computeBackoffDelay(2, { ...options, jitter });
+void delay;
+
+const clock: Clock = new ManualClock(0);
+const breakerOptions: CircuitBreakerOptions = { failureThreshold: 2, clock, name: 'typed' };
+const breaker = new CircuitBreaker(breakerOptions);
+const state: CircuitState = breaker.state;
+void state;
+breaker.on('stateChange', (from: CircuitState, to: CircuitState) => void [from, to]);
+const result: Promise<string> = breaker.execute(async () => 'x');
+void result;
+const metrics: CircuitBreakerMetrics = breaker.getMetrics();
+void metrics.totalCalls;
+
+const e: unknown = new HttpError(503, { headers: { 'retry-after': '1' } });
+if (isHttpError(e)) {
+  const status: number = e.status;
+  const after: number | undefined = e.retryAfterMs;
+  void [status, after];
+}
+if (isRetryExhaustedError(e)) void (e.attempts satisfies number);
+if (isCircuitBreakerError(e)) void (e.state satisfies CircuitState);
+if (isClosedLoopError(e)) void (e.code satisfies string);
+const base: ClosedLoopError = new TimeoutError(5);
+void base;
+
+// @ts-expect-error an unknown jitter mode is refused
+void retryWithBackoff(() => 1, { jitter: 'sometimes' });
+// @ts-expect-error the attempt callback receives a context object, not a number
+void retryWithBackoff((n: number) => n);
+`;
+
+const typedImports = (from) => `import {
+  retryWithBackoff, computeBackoffDelay, CircuitBreaker, ManualClock,
+  HttpError, TimeoutError, ClosedLoopError,
+  isHttpError, isRetryExhaustedError, isCircuitBreakerError, isClosedLoopError,
+} from '${from}';
+import type {
+  RetryContext, RetryOptions, JitterMode, Clock, CircuitState, CircuitBreakerOptions, CircuitBreakerMetrics,
+} from '${from}';
+`;
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+function writeJson(path, value) {
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+function main() {
+  console.log(`consumer check: ${repoRoot}`);
+
+  if (!existsSync(join(repoRoot, 'dist', 'index.js')) || !existsSync(join(repoRoot, 'dist', 'index.cjs'))) {
+    console.log('dist/ missing: running npm run build');
+    const b = run(npm, ['run', 'build'], repoRoot, { timeoutMs: 300_000 });
+    if (!b.ok) {
+      fail('build', b.out);
+      return;
+    }
+  }
+
+  const tmp = mkdtempSync(join(tmpdir(), 'closed-loop-consumer-'));
+  try {
+    checks(tmp);
+  } finally {
+    if (process.env.KEEP_CONSUMER_DIR) console.log(`kept ${tmp}`);
+    else rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function checks(tmp) {
+  // Pack.
+  const packDir = join(tmp, 'pack');
+  mkdirSync(packDir);
+  const packed = run(npm, ['pack', '--json', '--pack-destination', packDir], repoRoot);
+  if (!packed.ok) return fail('npm pack', packed.out);
+  let info;
+  try {
+    // stdout is the JSON report, possibly preceded by lifecycle-script output.
+    const start = packed.stdout.search(/^\[\s*\{/m);
+    info = JSON.parse(packed.stdout.slice(Math.max(start, 0)))[0];
+  } catch (error) {
+    return fail('npm pack', `could not read npm pack --json output: ${error}\n${packed.out}`);
+  }
+  const tarball = join(packDir, info.filename);
+  const files = info.files.map((f) => f.path).sort();
+  const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/;
+  const stray = files.filter((f) => !allowed.test(f));
+  const needed = ['package.json', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts'];
+  const missing = needed.filter((f) => !files.includes(f));
+  if (stray.length || missing.length) {
+    fail('tarball contents', [stray.length && `unexpected: ${stray.join(', ')}`, missing.length && `missing: ${missing.join(', ')}`].filter(Boolean).join('\n'));
+  } else {
+    pass('tarball contents', `${info.filename}, ${files.length} files, ${(info.size / 1024).toFixed(1)} kB packed, ${(info.unpackedSize / 1024).toFixed(1)} kB unpacked`);
+  }
+
+  // A fresh project with only the tarball installed.
+  const app = join(tmp, 'app');
+  mkdirSync(app);
+  writeJson(join(app, 'package.json'), { name: 'closed-loop-consumer', version: '1.0.0', private: true });
+  const installed = check('npm install <tarball>', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], app, { timeoutMs: 300_000 });
+  if (!installed.ok) return;
+
+  // (a) ESM import, (b) CJS require.
+  writeFileSync(join(app, 'esm-consumer.mjs'), esmConsumer);
+  writeFileSync(join(app, 'cjs-consumer.cjs'), cjsConsumer);
+  writeFileSync(join(app, 'cross-copy.mjs'), crossCopyConsumer);
+  check("ESM: import 'closed-loop' (retry, breaker, guards)", process.execPath, ['esm-consumer.mjs'], app, { timeoutMs: 30_000 });
+  check("CJS: require('closed-loop') (retry, breaker, guards)", process.execPath, ['cjs-consumer.cjs'], app, { timeoutMs: 30_000 });
+  // (c) guards across the two copies, loaded into one process.
+  check('guards across ESM/CJS copies in one process', process.execPath, ['cross-copy.mjs'], app, { timeoutMs: 30_000 });
+
+  // (d) TypeScript consumers, checked with the repository's TypeScript against the installed
+  // package's declarations (skipLibCheck off so dist/*.d.ts is checked too).
+  let tsc;
+  try {
+    tsc = createRequire(join(repoRoot, 'package.json')).resolve('typescript/bin/tsc');
+  } catch {
+    fail('TypeScript consumers', 'typescript is not installed in the repository (run npm ci)');
+  }
+  if (tsc) {
+    const common = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      noUncheckedIndexedAccess: true,
+      exactOptionalPropertyTypes: true,
+      target: 'ES2022',
+    };
+    // node16: a Node program, with Node's types and no DOM lib; an ES module (.mts) and a CommonJS
+    // module (.cts), so both index.d.ts and index.d.cts are checked.
+    mkdirSync(join(app, 'node16'));
+    writeFileSync(join(app, 'node16', 'esm.mts'), typedImports('closed-loop') + typedBody);
+    writeFileSync(join(app, 'node16', 'cjs.cts'), typedImports('closed-loop') + typedBody);
+    writeJson(join(app, 'tsconfig.node16.json'), {
+      compilerOptions: {
+        ...common,
+        module: 'node16',
+        moduleResolution: 'node16',
+        lib: ['ES2022'],
+        types: ['node'],
+        typeRoots: [join(repoRoot, 'node_modules', '@types')],
+      },
+      files: ['node16/esm.mts', 'node16/cjs.cts'],
+    });
+    // bundler: a browser app built by a bundler, DOM lib and no Node types.
+    mkdirSync(join(app, 'bundler'));
+    writeFileSync(join(app, 'bundler', 'app.ts'), typedImports('closed-loop') + typedBody);
+    writeJson(join(app, 'tsconfig.bundler.json'), {
+      compilerOptions: {
+        ...common,
+        module: 'esnext',
+        moduleResolution: 'bundler',
+        lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+        types: [],
+      },
+      files: ['bundler/app.ts'],
+    });
+    const version = run(process.execPath, [tsc, '--version'], app).out;
+    check(`TypeScript consumer, module/moduleResolution node16, strict (.mts + .cts; ${version})`, process.execPath, [tsc, '-p', 'tsconfig.node16.json'], app);
+    check(`TypeScript consumer, module esnext + moduleResolution bundler, strict (${version})`, process.execPath, [tsc, '-p', 'tsconfig.bundler.json'], app);
+  }
+
+  // (e) Installing closed-loop alone installs no framework.
+  const nm = join(app, 'node_modules');
+  const frameworks = ['express', 'react', 'react-dom', 'ioredis', 'redis', '@supabase', 'opossum', 'cockatiel'];
+  const present = frameworks.filter((name) => existsSync(join(nm, name)));
+  const listing = readdirSync(nm)
+    .filter((n) => !n.startsWith('.'))
+    .flatMap((n) => (n.startsWith('@') ? readdirSync(join(nm, n)).map((s) => `${n}/${s}`) : [n]))
+    .sort();
+  if (present.length) fail('no framework installed', `found in node_modules: ${present.join(', ')}\ninstalled: ${listing.join(', ')}`);
+  else pass('no framework installed', `node_modules: ${listing.join(', ')}`);
+}
+
+main();
+
+const failed = results.filter((r) => !r.ok);
+console.log(
+  failed.length
+    ? `\nconsumer check FAILED: ${failed.length} of ${results.length} checks failed`
+    : `\nconsumer check passed: ${results.length} checks`,
+);
+process.exit(failed.length ? 1 : 0);
