@@ -24,6 +24,8 @@ export default defineConfig({
         },
       },
       {
+        // Pre-bundled up front: a dependency discovered mid-run makes Vite reload the page.
+        optimizeDeps: { include: ['fast-check'] },
         test: {
           name: 'browser',
           // The core must run in browsers: its retry, breaker and clock tests run in real Chromium too.

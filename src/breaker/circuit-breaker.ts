@@ -220,7 +220,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
           // would reopen for resetTimeoutMs, so that is the honest upper bound.
           this.resetTimeoutMs;
     const error = new CircuitBreakerError(this.current, retryAfterMs, this.name);
-    this.emit('rejected', error);
+    this.notify('rejected', error);
     return error;
   }
 
@@ -228,19 +228,23 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     const failed = threw && this.isFailure(error);
     if (failed) this.failures++;
     else this.successes++;
-    if (period === this.period) {
-      if (probe) this.probesInFlight--;
-      if (failed) this.onFailure();
-      else this.onSuccess();
-    }
-    if (failed) this.emit('failure', error);
-    else this.emit('success');
+    // The outcome is announced before the transition it causes: failure, then CLOSED -> OPEN.
+    if (failed) this.notify('failure', error);
+    else this.notify('success');
+    if (period !== this.period) return;
+    if (probe) this.probesInFlight--;
+    if (failed) this.onFailure();
+    else this.onSuccess();
   }
 
   private onSuccess(): void {
     this.consecutiveFailures = 0;
-    if (this.window) this.window.record(this.clock.now(), false);
-    if (this.current === 'HALF_OPEN' && ++this.probeSuccesses >= this.successThreshold) this.transition('CLOSED');
+    if (this.current === 'HALF_OPEN') {
+      if (++this.probeSuccesses >= this.successThreshold) this.transition('CLOSED');
+      return;
+    }
+    // A success can complete `minimumCalls` with the failure ratio already at the threshold.
+    if (this.window) this.recordInWindow(false);
   }
 
   private onFailure(): void {
@@ -253,11 +257,30 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
       this.transition('OPEN');
       return;
     }
-    if (this.window) {
-      const now = this.clock.now();
-      this.window.record(now, true);
-      const { calls, failures } = this.window.totals(now);
-      if (calls >= this.minimumCalls && failures / calls >= this.failureRateThreshold) this.transition('OPEN');
+    if (this.window) this.recordInWindow(true);
+  }
+
+  /** Records a CLOSED-period outcome in the rolling window and opens when the rate is reached. */
+  private recordInWindow(failed: boolean): void {
+    const now = this.clock.now();
+    this.window!.record(now, failed);
+    const { calls, failures } = this.window!.totals(now);
+    if (calls >= this.minimumCalls && failures / calls >= this.failureRateThreshold) this.transition('OPEN');
+  }
+
+  /**
+   * Emits without letting a listener's exception change the call's outcome: a throwing listener
+   * must not turn a successful charge into a rejection (and a retry). The error is reported the way
+   * the platform reports an uncaught error from an event listener.
+   */
+  private notify<E extends keyof CircuitBreakerEvents>(
+    event: E,
+    ...args: Parameters<CircuitBreakerEvents[E]>
+  ): void {
+    try {
+      (this.emit as (event: E, ...args: Parameters<CircuitBreakerEvents[E]>) => boolean)(event, ...args);
+    } catch (error) {
+      reportListenerError(error);
     }
   }
 
@@ -277,8 +300,19 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
       this.nextAttemptAt = undefined;
       this.window?.clear();
     }
-    if (from !== to) this.emit('stateChange', from, to);
+    if (from !== to) this.notify('stateChange', from, to);
   }
+}
+
+function reportListenerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+  if (typeof report === 'function') {
+    report(error);
+    return;
+  }
+  queueMicrotask(() => {
+    throw error;
+  });
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {

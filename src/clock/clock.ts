@@ -123,10 +123,14 @@ export class ManualClock implements Clock {
    */
   async runAll(maxTimers = 1000): Promise<void> {
     await settle();
+    // One timer per turn, so the guard also stops a timer that reschedules itself with no delay
+    // (advancing to the next due time would fire it forever).
     for (let fired = 0; fired < maxTimers; fired++) {
-      const at = this.nextTimerAt();
-      if (at === undefined) return;
-      await this.advance(at - this.current);
+      const next = this.takeDue(Number.POSITIVE_INFINITY);
+      if (!next) return;
+      this.current = Math.max(this.current, next.at);
+      next.callback();
+      await settle();
     }
   }
 

@@ -8,9 +8,18 @@ const BRAND = Symbol.for('closed-loop.error');
 
 type Branded = { [BRAND]?: readonly string[] };
 
-function brand(ctor: { prototype: object }, kind: string, parent?: { prototype: object }): void {
-  const inherited = parent ? ((parent.prototype as Branded)[BRAND] ?? []) : [];
-  Object.defineProperty(ctor.prototype, BRAND, { value: [...inherited, kind], enumerable: false });
+// Each class names its kind in a static field; the base class's brand getter collects the kinds up
+// the prototype chain. Static literal fields, unlike top-level calls, let bundlers drop the error
+// classes an app does not use.
+function kindsOf(instance: object): string[] {
+  const kinds: string[] = [];
+  for (let proto = Object.getPrototypeOf(instance); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const kind = Object.prototype.hasOwnProperty.call(proto.constructor, 'errorKind')
+      ? (proto.constructor as { errorKind?: unknown }).errorKind
+      : undefined;
+    if (typeof kind === 'string') kinds.push(kind);
+  }
+  return kinds;
 }
 
 function hasBrand(value: unknown, kind: string): boolean {
@@ -41,10 +50,17 @@ export interface ClosedLoopErrorOptions {
  * ```
  */
 export class ClosedLoopError extends Error {
+  /** @internal The kind the guards recognise. */
+  static readonly errorKind: string = 'ClosedLoopError';
   /** A stable, machine-readable code, e.g. `HTTP_ERROR` or `KEY_IN_USE`. */
   readonly code: string;
   /** Whether retrying could help; `undefined` when the error's kind decides. */
   readonly retryable?: boolean;
+
+  /** @internal The kinds of this error and its ancestors, read by the guards across copies. */
+  get [BRAND](): readonly string[] {
+    return kindsOf(this);
+  }
 
   /**
    * @param message - human-readable description
@@ -58,7 +74,6 @@ export class ClosedLoopError extends Error {
     if (options.retryable !== undefined) this.retryable = options.retryable;
   }
 }
-brand(ClosedLoopError, 'ClosedLoopError');
 
 /** Options of {@link HttpError}. */
 export interface HttpErrorOptions extends ClosedLoopErrorOptions {
@@ -79,6 +94,8 @@ export interface HttpErrorOptions extends ClosedLoopErrorOptions {
 
 /** A response that arrived with a non-success status. */
 export class HttpError extends ClosedLoopError {
+  /** @internal The kind the guards recognise. */
+  static override readonly errorKind: string = 'HttpError';
   /** The HTTP status code. */
   readonly status: number;
   /** Response headers, lower-cased names. */
@@ -103,7 +120,6 @@ export class HttpError extends ClosedLoopError {
     if (retryAfter !== undefined) this.retryAfterMs = retryAfter;
   }
 }
-brand(HttpError, 'HttpError', ClosedLoopError);
 
 function normalizeHeaders(headers: HttpErrorOptions['headers']): Record<string, string> {
   const out: Record<string, string> = {};
@@ -136,13 +152,24 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
     const ms = Number(text) * 1000;
     return Number.isFinite(ms) ? ms : undefined;
   }
-  const at = Date.parse(text);
+  // Only the HTTP-date forms: `Date.parse` alone reads "-5" or "2030" as dates, and reads an
+  // asctime date (which has no zone but is GMT) in the local time zone.
+  let at = Number.NaN;
+  if (IMF_OR_RFC850_DATE.test(text)) at = Date.parse(text);
+  else if (ASCTIME_DATE.test(text)) at = Date.parse(`${text} GMT`);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
 }
 
+// `Sun, 06 Nov 1994 08:49:37 GMT` and the obsolete `Sunday, 06-Nov-94 08:49:37 GMT`.
+const IMF_OR_RFC850_DATE = /^[a-z]{3,9},? +\d{1,2}[ -][a-z]{3}[ -]\d{2,4} +\d{1,2}:\d{2}:\d{2} +(?:GMT|UTC)$/i;
+// The obsolete asctime form `Sun Nov  6 08:49:37 1994`.
+const ASCTIME_DATE = /^[a-z]{3} +[a-z]{3} +\d{1,2} +\d{1,2}:\d{2}:\d{2} +\d{4}$/i;
+
 /** The request never got a response: DNS, refused connection, reset, CORS, offline. */
 export class NetworkError extends ClosedLoopError {
+  /** @internal The kind the guards recognise. */
+  static override readonly errorKind: string = 'NetworkError';
   /**
    * @param message - what failed
    * @param options - `cause`: the fetch failure
@@ -152,10 +179,11 @@ export class NetworkError extends ClosedLoopError {
     this.name = 'NetworkError';
   }
 }
-brand(NetworkError, 'NetworkError', ClosedLoopError);
 
 /** An attempt or a wait ran past its deadline. */
 export class TimeoutError extends ClosedLoopError {
+  /** @internal The kind the guards recognise. */
+  static override readonly errorKind: string = 'TimeoutError';
   /** The deadline that passed, in ms. */
   readonly timeoutMs: number;
 
@@ -170,10 +198,11 @@ export class TimeoutError extends ClosedLoopError {
     this.timeoutMs = timeoutMs;
   }
 }
-brand(TimeoutError, 'TimeoutError', ClosedLoopError);
 
 /** Every allowed attempt failed (or the time budget ran out); `cause` is the last error. */
 export class RetryExhaustedError extends ClosedLoopError {
+  /** @internal The kind the guards recognise. */
+  static override readonly errorKind: string = 'RetryExhaustedError';
   /** How many attempts ran. */
   readonly attempts: number;
   /** The last attempt's error. */
@@ -194,7 +223,6 @@ export class RetryExhaustedError extends ClosedLoopError {
     this.attempts = attempts;
   }
 }
-brand(RetryExhaustedError, 'RetryExhaustedError', ClosedLoopError);
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
@@ -206,6 +234,8 @@ export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
 /** A circuit breaker refused a call without running it. */
 export class CircuitBreakerError extends ClosedLoopError {
+  /** @internal The kind the guards recognise. */
+  static override readonly errorKind: string = 'CircuitBreakerError';
   /** The breaker's state when it refused. */
   readonly state: CircuitState;
   /** How long until the breaker may admit a call again, in ms. */
@@ -229,7 +259,6 @@ export class CircuitBreakerError extends ClosedLoopError {
     if (breakerName !== undefined) this.breakerName = breakerName;
   }
 }
-brand(CircuitBreakerError, 'CircuitBreakerError', ClosedLoopError);
 
 /** The codes of {@link IdempotencyError}. */
 export type IdempotencyErrorCode =
@@ -258,6 +287,8 @@ const IDEMPOTENCY_MESSAGES: Record<IdempotencyErrorCode, string> = {
 
 /** An idempotency check refused a request; `status` is the HTTP status that answers it. */
 export class IdempotencyError extends ClosedLoopError {
+  /** @internal The kind the guards recognise. */
+  static override readonly errorKind: string = 'IdempotencyError';
   declare readonly code: IdempotencyErrorCode;
   /** The HTTP status for this code: 400, 400, 409, 422 or 503. */
   readonly status: number;
@@ -273,13 +304,14 @@ export class IdempotencyError extends ClosedLoopError {
     this.status = IDEMPOTENCY_ERROR_STATUS[code];
   }
 }
-brand(IdempotencyError, 'IdempotencyError', ClosedLoopError);
 
 /**
  * A mutation could not reach the server and was put in the offline queue. Not a failure: the
  * queue will deliver it with the same idempotency key, and `delivery` settles when it does.
  */
 export class OfflineQueuedError<T = unknown> extends ClosedLoopError {
+  /** @internal The kind the guards recognise. */
+  static override readonly errorKind: string = 'OfflineQueuedError';
   /** The queue item's id. */
   readonly itemId: string;
   /** The idempotency key the item will be delivered with. */
@@ -304,7 +336,6 @@ export class OfflineQueuedError<T = unknown> extends ClosedLoopError {
     this.delivery = delivery;
   }
 }
-brand(OfflineQueuedError, 'OfflineQueuedError', ClosedLoopError);
 
 /**
  * Whether `value` is any closed-loop error (works across ESM/CJS copies).

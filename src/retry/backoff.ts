@@ -42,7 +42,8 @@ export function computeBackoffDelay(
       delay = capped;
       break;
     case 'equal':
-      delay = capped / 2 + unit(random) * (capped / 2);
+      // min(): with subnormal values, capped / 2 rounds up and the sum could pass capped.
+      delay = Math.min(capped, capped / 2 + unit(random) * (capped / 2));
       break;
     case 'decorrelated': {
       const low = Math.min(initial, max);
@@ -53,7 +54,7 @@ export function computeBackoffDelay(
             ? initial
             : cappedExponential(initial, factor, n - 1, max);
       const high = Math.min(max, Math.max(low, previous * 3));
-      delay = low + unit(random) * (high - low);
+      delay = Math.min(high, low + unit(random) * (high - low));
       break;
     }
     default:

@@ -66,9 +66,11 @@ class RetryRun<T> {
   private startedAt = 0;
   private lastDelay: number | undefined;
   private stoppedBy: AttemptFailure | undefined;
-  private current: Attempt<T> | undefined;
+  /** The latest guarded attempt; set by the attempt itself before `fn` runs. */
+  current: Attempt<T> | undefined;
   private pendingWait: { timer: TimerHandle; reject: (reason: unknown) => void } | undefined;
   private readonly onAbort: (() => void) | undefined;
+  private rejectOnAbort: ((reason: unknown) => void) | undefined;
   /** The number of the latest attempt started. */
   attemptsRun = 0;
 
@@ -96,7 +98,13 @@ class RetryRun<T> {
     }
     if (this.options.maxElapsedMs !== undefined) this.startedAt = this.clock.now();
     try {
-      return await pRetry((attempt: number) => this.attempt(attempt), {
+      // Made before the first attempt runs, so that an abort raised inside it is seen too.
+      const aborted = signal
+        ? new Promise<never>((_, reject) => {
+            this.rejectOnAbort = reject;
+          })
+        : undefined;
+      const engine = pRetry((attempt: number) => this.attempt(attempt), {
         retries: this.maxAttempts - 1,
         // Delays are computed and waited here, on the injected clock: p-retry's own backoff has no
         // full jitter, no Retry-After and uses the global timers. Zero makes it start no timer.
@@ -107,6 +115,10 @@ class RetryRun<T> {
         shouldRetry: (context: PRetryContext) => this.beforeRetry(context),
         ...(signal ? { signal } : {}),
       });
+      if (!aborted) return await engine;
+      // An abort settles the call at once, even while user code (an async shouldRetry) is pending;
+      // the engine then stops by itself at its next abort check.
+      return await Promise.race([engine, aborted]);
     } catch (error) {
       throw this.outcome(error);
     } finally {
@@ -117,9 +129,7 @@ class RetryRun<T> {
   private attempt(attempt: number): T | Promise<T> {
     const guarded = this.timeoutMs > 0 || this.signal !== undefined;
     if (!guarded) return this.runBare(attempt);
-    const current = new Attempt<T>(this, attempt);
-    this.current = current;
-    return current.promise;
+    return new Attempt<T>(this, attempt).promise;
   }
 
   // The common case with timeoutMs: 0 and no signal: no promise of our own beyond `fn`'s.
@@ -144,6 +154,8 @@ class RetryRun<T> {
 
   /** Runs only when another attempt is allowed: computes the delay and waits on the clock. */
   private async beforeRetry(context: PRetryContext): Promise<boolean> {
+    // The signal may have aborted while an async shouldRetry was pending.
+    if (this.signal?.aborted) throw this.signal.reason;
     const failure = context.error as unknown as AttemptFailure;
     const { error } = failure;
     const { options } = this;
@@ -164,6 +176,11 @@ class RetryRun<T> {
 
   private wait(ms: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      // onRetry may have aborted the signal: then no wait starts at all.
+      if (this.signal?.aborted) {
+        reject(this.signal.reason);
+        return;
+      }
       const timer = this.clock.setTimeout(() => {
         this.pendingWait = undefined;
         resolve();
@@ -174,6 +191,7 @@ class RetryRun<T> {
 
   private abort(): void {
     const reason = this.signal!.reason;
+    this.rejectOnAbort?.(reason);
     this.current?.interrupt(reason);
     const wait = this.pendingWait;
     if (wait) {
@@ -229,6 +247,8 @@ class Attempt<T> implements RetryContext {
   ) {
     run.attemptsRun = attempt;
     if (!guarded) return;
+    // Before fn runs: an abort raised while fn is still running synchronously must reach this attempt.
+    run.current = this;
     this.promise = new Promise<T>((resolve, reject) => {
       this.reject = reject;
       if (run.timeoutMs > 0) this.timer = run.startTimer(() => this.expire(), run.timeoutMs);
