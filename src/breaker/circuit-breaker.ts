@@ -61,6 +61,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   private successes = 0;
   private failures = 0;
   private rejections = 0;
+  private settlers: Settlers | undefined;
 
   /** @param options - see {@link CircuitBreakerOptions} */
   constructor(options: CircuitBreakerOptions = {}) {
@@ -99,24 +100,47 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
    * @param fn - the guarded operation
    * @returns what `fn` returns
    */
-  async execute<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  execute<T>(fn: () => T | PromiseLike<T>): Promise<T> {
     this.totalCalls++;
     if (this.current !== 'CLOSED') {
       this.refresh();
-      if (this.current === 'OPEN' || this.probesInFlight >= this.halfOpenMaxCalls) throw this.reject();
+      if (this.current === 'OPEN' || this.probesInFlight >= this.halfOpenMaxCalls) return Promise.reject(this.reject());
     }
+    // Neither an async function nor a closure per call: the settle handlers are made once per
+    // period (within a period the state, and so whether a call is a probe, does not change).
+    let settlers = this.settlers;
+    if (settlers === undefined || settlers.period !== this.period) settlers = this.settlers = this.makeSettlers();
+    if (settlers.probe) this.probesInFlight++;
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn();
+    } catch (error) {
+      try {
+        return settlers.failed(error);
+      } catch (thrown) {
+        // isFailure itself threw: the call rejects with that, as an async execute would.
+        return Promise.reject(thrown);
+      }
+    }
+    return Promise.resolve(result).then(settlers.succeeded as (value: T) => T, settlers.failed);
+  }
+
+  /** The handlers that settle the calls started in the current period. */
+  private makeSettlers(): Settlers {
     const period = this.period;
     const probe = this.current === 'HALF_OPEN';
-    if (probe) this.probesInFlight++;
-    let value: T;
-    try {
-      value = await fn();
-    } catch (error) {
-      this.settle(period, probe, error, true);
-      throw error;
-    }
-    this.settle(period, probe, undefined, false);
-    return value;
+    return {
+      period,
+      probe,
+      succeeded: (value: unknown) => {
+        this.settle(period, probe, undefined, false);
+        return value;
+      },
+      failed: (error: unknown) => {
+        this.settle(period, probe, error, true);
+        return Promise.reject(error);
+      },
+    };
   }
 
   /** Counters and timing, read from the clock. */
@@ -313,6 +337,13 @@ function reportListenerError(error: unknown): void {
   queueMicrotask(() => {
     throw error;
   });
+}
+
+interface Settlers {
+  period: number;
+  probe: boolean;
+  succeeded: (value: unknown) => unknown;
+  failed: (error: unknown) => Promise<never>;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {

@@ -38,13 +38,45 @@ export function retryWithBackoff<T>(
   fn: (context: RetryContext) => T | PromiseLike<T>,
   options: RetryOptions = {},
 ): Promise<T> {
-  let run: RetryRun<T>;
+  let maxAttempts: number;
   try {
-    run = new RetryRun(fn, options);
+    maxAttempts = checkRetryOptions(options);
   } catch (error) {
     return Promise.reject(error);
   }
-  return run.start();
+  if (options.signal !== undefined || attemptTimeoutMs(options) > 0) {
+    return new RetryRun(fn, options, maxAttempts).start();
+  }
+  // Fast path (no deadline, no caller signal): the first attempt runs without a RetryRun and without
+  // a p-retry call. Only when it fails does a RetryRun take over; it hands that failure to p-retry
+  // as p-retry's own first attempt, so every retry decision, count and wait still goes through
+  // p-retry. (p-retry copies and validates its options and reads performance.now() on every call.)
+  const startedAt = options.maxElapsedMs !== undefined ? (options.clock ?? realClock).now() : 0;
+  let result: T | PromiseLike<T>;
+  try {
+    result = fn(new BareAttempt(1));
+  } catch (error) {
+    return new RetryRun(fn, options, maxAttempts, startedAt).continueAfter(error);
+  }
+  return Promise.resolve(result).then(undefined, (error: unknown) =>
+    new RetryRun(fn, options, maxAttempts, startedAt).continueAfter(error),
+  );
+}
+
+/** Validates the options (TypeError on a bad one) and returns `maxAttempts`. */
+function checkRetryOptions(options: RetryOptions): number {
+  const maxAttempts = checkMaxAttempts(options.maxAttempts);
+  checkBackoffOptions(options);
+  checkNonNegative('timeoutMs', options.timeoutMs, true);
+  checkNonNegative('maxElapsedMs', options.maxElapsedMs, true);
+  checkNonNegative('maxRetryAfterMs', options.maxRetryAfterMs, true);
+  return maxAttempts;
+}
+
+/** The per-attempt deadline in effect: 0 (none) for `0` and for `Infinity`. */
+function attemptTimeoutMs(options: RetryOptions): number {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return Number.isFinite(timeoutMs) ? timeoutMs : 0;
 }
 
 /**
@@ -77,53 +109,82 @@ class RetryRun<T> {
   constructor(
     readonly fn: (context: RetryContext) => T | PromiseLike<T>,
     private readonly options: RetryOptions,
+    maxAttempts: number,
+    startedAt?: number,
   ) {
-    this.maxAttempts = checkMaxAttempts(options.maxAttempts);
-    checkBackoffOptions(options);
-    checkNonNegative('timeoutMs', options.timeoutMs, true);
-    checkNonNegative('maxElapsedMs', options.maxElapsedMs, true);
-    checkNonNegative('maxRetryAfterMs', options.maxRetryAfterMs, true);
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.timeoutMs = Number.isFinite(timeoutMs) ? timeoutMs : 0;
+    this.maxAttempts = maxAttempts;
+    this.timeoutMs = attemptTimeoutMs(options);
     this.clock = options.clock ?? realClock;
     this.signal = options.signal;
     if (this.signal) this.onAbort = () => this.abort();
+    if (startedAt !== undefined) this.startedAt = startedAt;
   }
 
-  async start(): Promise<T> {
-    const { signal } = this;
-    if (signal) {
-      if (signal.aborted) throw signal.reason;
-      signal.addEventListener('abort', this.onAbort!, { once: true });
-    }
+  /** Runs every attempt, the first included: the path with a deadline or a caller signal. */
+  start(): Promise<T> {
     if (this.options.maxElapsedMs !== undefined) this.startedAt = this.clock.now();
+    if (this.signal) return this.startWithSignal(this.signal);
+    // A deadline but no caller signal: the first attempt runs outside p-retry as on the fast path
+    // (no listener to remove, so no async function either).
+    let first: T | PromiseLike<T>;
+    try {
+      first = this.attempt(1);
+    } catch (error) {
+      return this.continueAfter(error);
+    }
+    return Promise.resolve(first).then(undefined, (error: unknown) => this.continueAfter(error));
+  }
+
+  /** Takes over after a failed first attempt, run by {@link start} or by the fast path. */
+  async continueAfter(error: unknown): Promise<T> {
+    this.attemptsRun = 1;
+    try {
+      return await this.engine(error instanceof AttemptFailure ? error : new AttemptFailure(error));
+    } catch (failure) {
+      throw this.outcome(failure);
+    }
+  }
+
+  private async startWithSignal(signal: AbortSignal): Promise<T> {
+    if (signal.aborted) throw signal.reason;
+    signal.addEventListener('abort', this.onAbort!, { once: true });
     try {
       // Made before the first attempt runs, so that an abort raised inside it is seen too.
-      const aborted = signal
-        ? new Promise<never>((_, reject) => {
-            this.rejectOnAbort = reject;
-          })
-        : undefined;
-      const engine = pRetry((attempt: number) => this.attempt(attempt), {
-        retries: this.maxAttempts - 1,
-        // Delays are computed and waited here, on the injected clock: p-retry's own backoff has no
-        // full jitter, no Retry-After and uses the global timers. Zero makes it start no timer.
-        minTimeout: 0,
-        maxTimeout: 0,
-        factor: 1,
-        onFailedAttempt: (context: PRetryContext) => this.classify(context),
-        shouldRetry: (context: PRetryContext) => this.beforeRetry(context),
-        ...(signal ? { signal } : {}),
+      const aborted = new Promise<never>((_, reject) => {
+        this.rejectOnAbort = reject;
       });
-      if (!aborted) return await engine;
       // An abort settles the call at once, even while user code (an async shouldRetry) is pending;
       // the engine then stops by itself at its next abort check.
-      return await Promise.race([engine, aborted]);
+      return await Promise.race([this.engine(undefined), aborted]);
     } catch (error) {
       throw this.outcome(error);
     } finally {
-      if (signal) signal.removeEventListener('abort', this.onAbort!);
+      signal.removeEventListener('abort', this.onAbort!);
     }
+  }
+
+  /**
+   * The attempt loop, driven by p-retry. Given the failure of a first attempt that already ran, it
+   * hands it to p-retry as p-retry's own first attempt.
+   */
+  private engine(first: AttemptFailure | undefined): Promise<T> {
+    return pRetry((attempt: number) => (attempt === 1 && first ? Promise.reject(first) : this.attempt(attempt)), {
+      retries: this.maxAttempts - 1,
+      // Delays are computed and waited here, on the injected clock: p-retry's own backoff has no
+      // full jitter, no Retry-After and uses the global timers. Zero makes it start no timer.
+      minTimeout: 0,
+      maxTimeout: 0,
+      factor: 1,
+      // Every option p-retry would default is given: p-retry copies the options with a spread and
+      // then adds the missing ones, and on Node 20 (V8 11.3) adding properties to such a copy costs
+      // several microseconds per call.
+      maxRetryTime: Number.POSITIVE_INFINITY,
+      randomize: false,
+      onFailedAttempt: (context: PRetryContext) => this.classify(context),
+      shouldRetry: (context: PRetryContext) => this.beforeRetry(context),
+      shouldConsumeRetry: alwaysTrue,
+      signal: this.signal,
+    });
   }
 
   private attempt(attempt: number): T | Promise<T> {
@@ -135,7 +196,8 @@ class RetryRun<T> {
   // The common case with timeoutMs: 0 and no signal: no promise of our own beyond `fn`'s.
   private async runBare(attempt: number): Promise<T> {
     try {
-      return await this.fn(new Attempt<T>(this, attempt, false));
+      this.attemptsRun = attempt;
+      return await this.fn(new BareAttempt(attempt));
     } catch (error) {
       throw new AttemptFailure(error);
     }
@@ -225,10 +287,24 @@ class RetryRun<T> {
   }
 }
 
+const alwaysTrue = (): boolean => true;
+
 function retryAfterOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const value = (error as { retryAfterMs?: unknown }).retryAfterMs;
   return typeof value === 'number' && value >= 0 && Number.isFinite(value) ? value : undefined;
+}
+
+/** The context of an attempt with neither a deadline nor a caller signal: its signal never aborts. */
+class BareAttempt implements RetryContext {
+  private controller: AbortController | undefined;
+
+  constructor(readonly attempt: number) {}
+
+  /** Created on first read. */
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
 }
 
 /** One attempt: its context for `fn`, its deadline, and its settlement. */
@@ -243,10 +319,8 @@ class Attempt<T> implements RetryContext {
   constructor(
     private readonly run: RetryRun<T>,
     readonly attempt: number,
-    guarded = true,
   ) {
     run.attemptsRun = attempt;
-    if (!guarded) return;
     // Before fn runs: an abort raised while fn is still running synchronously must reach this attempt.
     run.current = this;
     this.promise = new Promise<T>((resolve, reject) => {
