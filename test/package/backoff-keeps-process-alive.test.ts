@@ -2,33 +2,20 @@
 // any setTimeout. This can only be seen from outside a process, with the real clock: a script whose
 // only pending work is a retry's backoff must not exit before the retry finishes.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'tsup';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { buildCoreCopy } from './build-core-copy.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+let copy: Awaited<ReturnType<typeof buildCoreCopy>> | undefined;
 let outDir: string;
 
 beforeAll(async () => {
-  outDir = mkdtempSync(join(root, 'node_modules', '.closed-loop-esm-copy-'));
-  await build({
-    entry: { index: join(root, 'src/index.ts') },
-    format: ['esm'],
-    outDir,
-    platform: 'neutral',
-    target: 'es2022',
-    dts: false,
-    sourcemap: false,
-    config: false,
-    silent: true,
-  });
+  copy = await buildCoreCopy('esm');
+  outDir = copy.dir;
 }, 60_000);
 
-afterAll(() => {
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
+afterAll(() => copy?.remove());
 
 test('a pending backoff wait keeps the process alive until the retry succeeds', () => {
   const script = join(outDir, 'script.mjs');

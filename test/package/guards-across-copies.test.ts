@@ -1,40 +1,23 @@
 // Node only (test/package is not in the browser project): builds the core as CommonJS, the way the
 // published `require` entry is built, loads that copy with `require` next to the ESM source, and
 // checks that each copy's guards recognise the other copy's errors.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'tsup';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as esm from '../../src/index.js';
+import { buildCoreCopy } from './build-core-copy.js';
 
 type Core = typeof esm;
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-let outDir: string;
+let copy: Awaited<ReturnType<typeof buildCoreCopy>> | undefined;
 let cjs: Core;
 
 beforeAll(async () => {
-  // Inside the project so the bundle's external dependencies resolve from its node_modules.
-  outDir = mkdtempSync(join(root, 'node_modules', '.closed-loop-cjs-copy-'));
-  await build({
-    entry: { index: join(root, 'src/index.ts') },
-    format: ['cjs'],
-    outDir,
-    platform: 'neutral',
-    target: 'es2022',
-    dts: false,
-    sourcemap: false,
-    config: false,
-    silent: true,
-  });
-  cjs = createRequire(import.meta.url)(join(outDir, 'index.cjs')) as Core;
+  copy = await buildCoreCopy('cjs');
+  cjs = createRequire(import.meta.url)(join(copy.dir, 'index.cjs')) as Core;
 }, 60_000);
 
-afterAll(() => {
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
+afterAll(() => copy?.remove());
 
 function make(core: Core) {
   return {
