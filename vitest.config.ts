@@ -1,4 +1,5 @@
 import { playwright } from '@vitest/browser-playwright';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Debian's Chromium; a test tool's own browser download cannot run on these machines.
@@ -12,10 +13,20 @@ const chromiumArgs = [
   '--disable-sync',
 ];
 
+// Tests import adapters and the core by their published names; in the repository those are the sources.
+const resolve = {
+  alias: [
+    { find: /^closed-loop$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    { find: /^closed-loop\/express$/, replacement: fileURLToPath(new URL('./adapters/express/index.ts', import.meta.url)) },
+    { find: /^closed-loop\/redis$/, replacement: fileURLToPath(new URL('./adapters/redis/index.ts', import.meta.url)) },
+  ],
+};
+
 export default defineConfig({
   test: {
     projects: [
       {
+        resolve,
         test: {
           name: 'node',
           environment: 'node',
@@ -24,12 +35,20 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         // Pre-bundled up front: a dependency discovered mid-run makes Vite reload the page.
-        optimizeDeps: { include: ['fast-check'] },
+        optimizeDeps: { include: ['fast-check', 'uuid'] },
         test: {
           name: 'browser',
           // The core must run in browsers: its retry, breaker and clock tests run in real Chromium too.
-          include: ['test/retry/**/*.test.ts', 'test/breaker/**/*.test.ts', 'test/errors/**/*.test.ts', 'test/clock/**/*.test.ts', 'test/**/*.browser.test.ts'],
+          include: [
+            'test/retry/**/*.test.ts',
+            'test/breaker/**/*.test.ts',
+            'test/errors/**/*.test.ts',
+            'test/clock/**/*.test.ts',
+            'test/idempotency/**/*.test.ts',
+            'test/**/*.browser.test.ts',
+          ],
           browser: {
             enabled: true,
             headless: true,

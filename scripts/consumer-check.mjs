@@ -21,12 +21,12 @@ const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const results = [];
 
 /** Runs a command; returns { ok, out, stdout }, `out` being stdout and stderr together. Never throws. */
-function run(cmd, args, cwd, { timeoutMs = 120_000 } = {}) {
+function run(cmd, args, cwd, { timeoutMs = 120_000, env = {} } = {}) {
   const r = spawnSync(cmd, args, {
     cwd,
     encoding: 'utf8',
     timeout: timeoutMs,
-    env: { ...process.env, npm_config_update_notifier: 'false', NO_COLOR: '1' },
+    env: { ...process.env, npm_config_update_notifier: 'false', NO_COLOR: '1', ...env },
   });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
   const stdout = r.stdout ?? '';
@@ -263,6 +263,117 @@ import type {
 } from '${from}';
 `;
 
+// The adapters, as a user meets them: a real Express app over HTTP with the idempotency middleware,
+// and the Redis store on a real redis-server when one is installed. Run once as ESM, once as CJS.
+const adapterScenario = (header) => `${header}
+const http = require_('node:http');
+const { spawn } = require_('node:child_process');
+const net = require_('node:net');
+
+function assert(cond, message) {
+  if (!cond) throw new Error('assertion failed: ' + message);
+}
+
+async function serve(app) {
+  const server = http.createServer(app);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: 'http://127.0.0.1:' + server.address().port, close: () => new Promise((r) => server.close(r)) };
+}
+
+async function post(url, key, body) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, replayed: res.headers.get('idempotent-replayed'), text: await res.text(), type: res.headers.get('content-type') };
+}
+
+async function exercise(label, store) {
+  let runs = 0;
+  const app = express();
+  app.use(express.json());
+  app.use(createIdempotencyMiddleware(store ? { store } : {}));
+  app.post('/orders', (req, res) => {
+    runs++;
+    res.status(201).json({ id: 'order-' + runs, total: req.body.total });
+  });
+  // errors: 'next' hands the app the very IdempotencyError class the core exports.
+  let seen;
+  app.post('/strict', createIdempotencyMiddleware({ store, required: true, errors: 'next' }), (_req, res) => res.end());
+  app.use((err, _req, res, _next) => { seen = err; res.status(err.status || 500).end(); });
+  const server = await serve(app);
+  try {
+    const key = core.createIdempotencyKey();
+    const first = await post(server.url + '/orders', key, { total: 5 });
+    const parallel = await Promise.all(Array.from({ length: 5 }, () => post(server.url + '/orders', key, { total: 5 })));
+    assert(first.status === 201 && first.replayed === null, label + ': first response ' + JSON.stringify(first));
+    for (const again of parallel) {
+      assert(again.status === 201 && again.replayed === 'true' && again.text === first.text, label + ': replay ' + JSON.stringify(again));
+    }
+    assert(runs === 1, label + ': handler ran ' + runs + ' times');
+    const mismatch = await post(server.url + '/orders', key, { total: 6 });
+    assert(mismatch.status === 422 && mismatch.type.startsWith('application/problem+json'), label + ': mismatch ' + JSON.stringify(mismatch));
+    const missing = await fetch(server.url + '/strict', { method: 'POST' });
+    assert(missing.status === 400, label + ': required key missing -> ' + missing.status);
+    assert(seen instanceof core.IdempotencyError && core.isIdempotencyError(seen) && seen.code === 'KEY_MISSING', label + ': next(err) gets the core IdempotencyError');
+  } finally {
+    await server.close();
+  }
+}
+
+async function freePort() {
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function main() {
+  await exercise('memory store', undefined);
+  if (!process.env.REDIS_SERVER) { console.log('adapters ok (no redis-server)'); return; }
+  const port = await freePort();
+  const child = spawn(process.env.REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  // Wait until the server accepts connections, then connect the client once.
+  for (let i = 0; ; i++) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (i > 200) throw new Error('redis-server did not start on port ' + port);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const client = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
+  try {
+    await exercise('redis store', new RedisIdempotencyStore(client, { prefix: 'consumer:' }));
+  } finally {
+    client.disconnect();
+    child.kill('SIGKILL');
+  }
+  console.log('adapters ok (memory and redis)');
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
+`;
+
+const esmAdapterConsumer = adapterScenario(`import * as core from 'closed-loop';
+import { createIdempotencyMiddleware } from 'closed-loop/express';
+import { RedisIdempotencyStore } from 'closed-loop/redis';
+import express from 'express';
+import Redis from 'ioredis';
+import { createRequire } from 'node:module';
+const require_ = createRequire(import.meta.url);`);
+
+const cjsAdapterConsumer = adapterScenario(`'use strict';
+const core = require('closed-loop');
+const { createIdempotencyMiddleware } = require('closed-loop/express');
+const { RedisIdempotencyStore } = require('closed-loop/redis');
+const express = require('express');
+const Redis = require('ioredis');
+const require_ = require;`);
+
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
@@ -310,7 +421,9 @@ function checks(tmp) {
   const files = info.files.map((f) => f.path).sort();
   const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/;
   const stray = files.filter((f) => !allowed.test(f));
-  const needed = ['package.json', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts'];
+  const needed = ['package.json', 'LICENSE'].concat(
+    ...['index', 'express', 'redis'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
+  );
   const missing = needed.filter((f) => !files.includes(f));
   if (stray.length || missing.length) {
     fail('tarball contents', [stray.length && `unexpected: ${stray.join(', ')}`, missing.length && `missing: ${missing.join(', ')}`].filter(Boolean).join('\n'));
@@ -395,6 +508,18 @@ function checks(tmp) {
     .sort();
   if (present.length) fail('no framework installed', `found in node_modules: ${present.join(', ')}\ninstalled: ${listing.join(', ')}`);
   else pass('no framework installed', `node_modules: ${listing.join(', ')}`);
+
+  // (f) The adapters with their peers installed by the user, as ESM and as CJS.
+  const peers = check('npm install express ioredis (the optional peers)', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'express@^5', 'ioredis@^5'], app, { timeoutMs: 300_000 });
+  if (!peers.ok) return;
+  const redisServer = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+  if (!redisServer && process.env.CI) fail('redis-server present', 'redis-server is not installed (apt-get install redis-server)');
+  writeFileSync(join(app, 'adapters-esm.mjs'), esmAdapterConsumer);
+  writeFileSync(join(app, 'adapters-cjs.cjs'), cjsAdapterConsumer);
+  const env = redisServer ? { REDIS_SERVER: redisServer } : {};
+  const withRedis = redisServer ? ' and a real redis-server' : ' (no redis-server here)';
+  check(`ESM: closed-loop/express + closed-loop/redis over HTTP${withRedis}`, process.execPath, ['adapters-esm.mjs'], app, { timeoutMs: 60_000, env });
+  check(`CJS: closed-loop/express + closed-loop/redis over HTTP${withRedis}`, process.execPath, ['adapters-cjs.cjs'], app, { timeoutMs: 60_000, env });
 }
 
 main();

@@ -1,5 +1,5 @@
 /**
- * closed-loop core: retry with backoff, circuit breaker, errors and the clock. Framework-free; runs
+ * closed-loop core: retry with backoff, circuit breaker, idempotency, errors and the clock. Framework-free; runs
  * in Node >= 20.19, browsers and workers.
  *
  * @packageDocumentation
@@ -30,6 +30,7 @@ export type {
   ClosedLoopErrorOptions,
   HttpErrorOptions,
   IdempotencyErrorCode,
+  IdempotencyErrorOptions,
 } from './errors/errors.js';
 
 export { ManualClock, realClock, unrefTimer } from './clock/clock.js';
@@ -47,3 +48,19 @@ export type {
   CircuitBreakerOptions,
   CircuitBreakerSnapshot,
 } from './breaker/options.js';
+
+export { createIdempotencyKey, parseIdempotencyKey } from './idempotency/key.js';
+export type { ParseIdempotencyKeyOptions } from './idempotency/key.js';
+export { fingerprintRequest } from './idempotency/fingerprint.js';
+export type { FingerprintInput } from './idempotency/fingerprint.js';
+export { MemoryIdempotencyStore } from './idempotency/memory-store.js';
+export type { MemoryIdempotencyStoreOptions } from './idempotency/memory-store.js';
+export { IdempotencyGuard } from './idempotency/guard.js';
+export type { IdempotencyBegin, IdempotencyGuardOptions, IdempotencyLease } from './idempotency/guard.js';
+export type {
+  IdempotencyClaim,
+  IdempotencyClaimRequest,
+  IdempotencyRecord,
+  IdempotencyStore,
+  IdempotencyStoreStats,
+} from './idempotency/store.js';

@@ -285,6 +285,12 @@ const IDEMPOTENCY_MESSAGES: Record<IdempotencyErrorCode, string> = {
   STORE_UNAVAILABLE: 'The idempotency store is unavailable',
 };
 
+/** Options of {@link IdempotencyError}. */
+export interface IdempotencyErrorOptions extends ClosedLoopErrorOptions {
+  /** For `KEY_IN_USE`: when the key may be free, in ms (sent as `Retry-After`). */
+  retryAfterMs?: number;
+}
+
 /** An idempotency check refused a request; `status` is the HTTP status that answers it. */
 export class IdempotencyError extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
@@ -292,16 +298,19 @@ export class IdempotencyError extends ClosedLoopError {
   declare readonly code: IdempotencyErrorCode;
   /** The HTTP status for this code: 400, 400, 409, 422 or 503. */
   readonly status: number;
+  /** For `KEY_IN_USE`: when to try again, in ms. */
+  readonly retryAfterMs?: number;
 
   /**
    * @param code - what went wrong
    * @param message - overrides the default message
-   * @param options - `cause` and `retryable`
+   * @param options - `cause`, `retryable` and `retryAfterMs`
    */
-  constructor(code: IdempotencyErrorCode, message?: string, options: ClosedLoopErrorOptions = {}) {
+  constructor(code: IdempotencyErrorCode, message?: string, options: IdempotencyErrorOptions = {}) {
     super(message ?? IDEMPOTENCY_MESSAGES[code], code, options);
     this.name = 'IdempotencyError';
     this.status = IDEMPOTENCY_ERROR_STATUS[code];
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,0 +1,20 @@
+/**
+ * `closed-loop/express`: Express middleware for idempotent mutations, plus request ids, problem+json
+ * errors and cache headers. Works with Express 4.21+ and 5.
+ *
+ * @module closed-loop/express
+ */
+
+export {
+  clearIdempotencyCache,
+  createIdempotencyMiddleware,
+  getIdempotencyCacheStats,
+  storeIdempotentResult,
+} from './idempotency.js';
+export type { IdempotencyMiddlewareOptions, StoredHttpResponse } from './idempotency.js';
+export { getRequestId, requestId } from './request-id.js';
+export type { RequestIdOptions } from './request-id.js';
+export { errorHandler } from './error-handler.js';
+export type { ErrorHandlerOptions } from './error-handler.js';
+export { CACHE_PRESETS, cacheControl } from './cache-control.js';
+export type { CachePreset } from './cache-control.js';

@@ -1,0 +1,441 @@
+import type { Cluster, Redis } from 'ioredis';
+import {
+  type Clock,
+  createIdempotencyKey,
+  type IdempotencyClaim,
+  type IdempotencyClaimRequest,
+  IdempotencyError,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  type IdempotencyStoreStats,
+  realClock,
+} from 'closed-loop';
+
+/** Options of {@link RedisIdempotencyStore}. */
+export interface RedisIdempotencyStoreOptions {
+  /**
+   * Put before every record key: a record lives at `` `${prefix}{${key}}` ``. Default
+   * `'closed-loop:idempotency:'`. Give each app (or each test) its own prefix to keep their keys
+   * apart; `clear` and `stats` only look at keys under it. Leave `{` and `}` out of it: the first
+   * `{…}` in a Redis key is its Cluster hash tag, and the store tags each record by its own key. (The
+   * client's own `keyPrefix` option, if any, is applied on top and understood by `clear`/`stats`.)
+   */
+  prefix?: string;
+  /**
+   * How long one Redis command may take, in ms, before it fails as `IdempotencyError`
+   * `STORE_UNAVAILABLE`. Default 2000. Measured on `clock`, and enforced by the store whatever the
+   * client's own settings: with ioredis' defaults a command sent while the connection is down
+   * waits in the offline queue through up to 20 reconnection attempts, which is far too long for a
+   * request to hang. The late answer of a timed-out command is ignored, but the command may still
+   * have run: a claim that timed out can leave a lease nobody holds, which any retry takes over
+   * once `leaseMs` has passed (a complete that timed out leaves the holder's lease to do the same).
+   */
+  commandTimeoutMs?: number;
+  /**
+   * The clock: `now()` decides lease and record expiry, `setTimeout` runs `commandTimeoutMs`.
+   * Default the real clock. The time is sent to Redis with each claim (Redis' own clock is used only
+   * for the keys' TTL), so the clocks of the server instances sharing a store should agree to well
+   * within `leaseMs`: an instance whose clock runs ahead by more than that could take over a lease
+   * that is still live.
+   */
+  clock?: Clock;
+}
+
+/** A record as it is stored (JSON, one string value per key). Short field names: it is stored often. */
+interface StoredRecord {
+  /** Format version. */
+  v: number;
+  /** Fingerprint. */
+  fp: string;
+  /** State: `p` in progress, `c` completed. */
+  s: 'p' | 'c';
+  /** Lease id (in progress). */
+  l?: string;
+  /** Lease expiry, epoch ms (in progress). */
+  le?: number;
+  /** The result as JSON text (completed; absent for `undefined`). Kept as text so Lua never reshapes it. */
+  r?: string;
+  /** Record expiry, epoch ms. */
+  e: number;
+}
+
+// The scripts run atomically in Redis: each operation is one round trip. ioredis sends a script as
+// EVAL the first time on a connection and as EVALSHA afterwards (falling back to EVAL on NOSCRIPT).
+// Times are epoch ms from the store's clock (ARGV), never Redis' TIME, so tests can drive leases.
+// Numbers stay below 1e14 (cjson keeps 14 significant digits), true of epoch ms until year 5138.
+
+// KEYS[1] record key. ARGV: fingerprint, leaseMs, ttlMs, now, new lease id.
+// Returns {'acquired', leaseId, '0'|'1' (takeover)} | {'in_progress', leaseExpiresAt} |
+// {'completed', record JSON} | {'mismatch'}.
+const CLAIM_LUA = `
+local fp = ARGV[1]
+local leaseMs = tonumber(ARGV[2])
+local ttlMs = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+local leaseId = ARGV[5]
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local ok, rec = pcall(cjson.decode, raw)
+  if not ok or type(rec) ~= 'table' or type(rec.e) ~= 'number' or type(rec.fp) ~= 'string' then
+    return redis.error_reply('closed-loop: not an idempotency record: ' .. KEYS[1])
+  end
+  if rec.e > now then
+    if rec.fp ~= fp then return {'mismatch'} end
+    if rec.s == 'c' then return {'completed', raw} end
+    if type(rec.le) == 'number' and rec.le > now then return {'in_progress', tostring(rec.le)} end
+    -- The holder's lease ran out (it crashed or stalled): take over with a new lease id, so the old
+    -- holder's late complete or release finds a different id and does nothing.
+    rec.l = leaseId
+    rec.le = now + leaseMs
+    if rec.e < now + leaseMs then rec.e = now + leaseMs end
+    redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', math.max(1, math.ceil(rec.e - now)))
+    return {'acquired', leaseId, '1'}
+  end
+end
+local life = math.max(ttlMs, leaseMs)
+local rec = {v = 1, fp = fp, s = 'p', l = leaseId, le = now + leaseMs, e = now + life}
+redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', math.max(1, math.ceil(life)))
+return {'acquired', leaseId, '0'}
+`;
+
+// KEYS[1] record key. ARGV: lease id, result JSON, '1' when there is a result, ttlMs, now.
+// Returns 1 when stored, 0 when the lease no longer holds the key.
+const COMPLETE_LUA = `
+local ttlMs = tonumber(ARGV[4])
+local now = tonumber(ARGV[5])
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, rec = pcall(cjson.decode, raw)
+if not ok or type(rec) ~= 'table' then return 0 end
+if rec.s ~= 'p' or rec.l ~= ARGV[1] or type(rec.e) ~= 'number' or rec.e <= now then return 0 end
+local out = {v = 1, fp = rec.fp, s = 'c', e = now + ttlMs}
+if ARGV[3] == '1' then out.r = ARGV[2] end
+redis.call('SET', KEYS[1], cjson.encode(out), 'PX', math.max(1, math.ceil(ttlMs)))
+return 1
+`;
+
+// KEYS[1] record key. ARGV: lease id. Returns 1 when dropped, 0 when the lease no longer holds it.
+const RELEASE_LUA = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local ok, rec = pcall(cjson.decode, raw)
+if not ok or type(rec) ~= 'table' then return 0 end
+if rec.s ~= 'p' or rec.l ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
+// Command names defined on the client with `defineCommand`: namespaced and versioned, so they
+// neither clash with the app's own nor with another version of this store on the same client.
+const CLAIM_CMD = 'closedLoopIdempotencyClaimV1';
+const COMPLETE_CMD = 'closedLoopIdempotencyCompleteV1';
+const RELEASE_CMD = 'closedLoopIdempotencyReleaseV1';
+
+type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
+
+/** The per-node commands `clear` and `stats` use (a `Redis` client, or one node of a `Cluster`). */
+interface ScanNode {
+  scan(cursor: string, ...args: Array<string | number>): Promise<[string, string[]]>;
+  pipeline(commands: Array<Array<string | number>>): { exec(): Promise<Array<[Error | null, unknown]> | null> };
+}
+
+// Records `clear` drops and `stats` reads per round trip.
+const SCAN_COUNT = 500;
+
+/**
+ * An {@link IdempotencyStore} on Redis, for apps that run on several servers: every instance given a
+ * store on the same Redis shares one key space, and a key claimed on one is in use on all of them.
+ *
+ * - `claim` (takeover of an expired lease included), `complete` and `release` are each one atomic
+ *   Lua script, one round trip. Each record is one JSON string at `` `${prefix}{${key}}` `` (hash
+ *   tagged, so it lives in one Redis Cluster slot) and expires by Redis TTL (`PX`): `max(ttlMs,
+ *   leaseMs)` after a claim, `ttlMs` after completion.
+ * - A lease is fenced by its id: once another claimant took it over, the old holder's `complete`
+ *   and `release` resolve false and change nothing.
+ * - Lease and record expiry are decided by the store's `clock`, sent with each command, so the
+ *   instances' clocks should agree to within a small part of `leaseMs`.
+ * - Any command that has not answered within `commandTimeoutMs` (default 2000), and any Redis or
+ *   connection error, rejects with `IdempotencyError` `STORE_UNAVAILABLE` (the Redis error as
+ *   `cause`), whatever the client's retry and offline-queue settings.
+ *
+ * The store does not own the client: close it yourself (`client.quit()`). It defines three
+ * namespaced script commands on it (`closedLoopIdempotency…V1`). `ioredis` is an optional peer
+ * dependency; this module does not import it at run time.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis'
+ * import { createIdempotencyMiddleware } from 'closed-loop/express'
+ * import { RedisIdempotencyStore } from 'closed-loop/redis'
+ *
+ * const store = new RedisIdempotencyStore(new Redis(process.env.REDIS_URL), { prefix: 'shop:idem:' })
+ * app.use(createIdempotencyMiddleware({ store }))
+ * ```
+ */
+export class RedisIdempotencyStore implements IdempotencyStore {
+  /** The client the store talks through. */
+  readonly client: Redis | Cluster;
+  /** The key prefix (see {@link RedisIdempotencyStoreOptions.prefix}). */
+  readonly prefix: string;
+  /** The per-command deadline in ms. */
+  readonly commandTimeoutMs: number;
+  private readonly clock: Clock;
+
+  /**
+   * @param client - an `ioredis` `Redis` or `Cluster` client (the store neither connects nor closes it)
+   * @param options - `prefix`, `commandTimeoutMs` and `clock`
+   */
+  constructor(client: Redis | Cluster, options: RedisIdempotencyStoreOptions = {}) {
+    if (!client || typeof (client as { defineCommand?: unknown }).defineCommand !== 'function') {
+      throw new TypeError('closed-loop: RedisIdempotencyStore needs an ioredis client (new Redis(...) or new Cluster(...))');
+    }
+    const prefix = options.prefix ?? 'closed-loop:idempotency:';
+    if (typeof prefix !== 'string') {
+      throw new TypeError(`closed-loop: \`prefix\` must be a string, got ${typeof prefix}`);
+    }
+    const timeout = options.commandTimeoutMs ?? 2000;
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+      throw new TypeError(`closed-loop: \`commandTimeoutMs\` must be a finite number > 0, got ${String(timeout)}`);
+    }
+    this.client = client;
+    this.prefix = prefix;
+    this.commandTimeoutMs = timeout;
+    this.clock = options.clock ?? realClock;
+    define(client, CLAIM_CMD, CLAIM_LUA);
+    define(client, COMPLETE_CMD, COMPLETE_LUA);
+    define(client, RELEASE_CMD, RELEASE_LUA);
+  }
+
+  /**
+   * Claims `request.key`, or reports why not (`in_progress`, `completed`, `mismatch`): one atomic
+   * Lua script, one round trip. A record whose lease has expired (by the store's clock) is taken
+   * over here, with a new lease id, by exactly one claimant.
+   */
+  async claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim> {
+    const leaseMs = ms('leaseMs', request.leaseMs);
+    const ttlMs = ms('ttlMs', request.ttlMs);
+    const args = [this.redisKey(request.key), request.fingerprint, leaseMs, ttlMs, this.clock.now(), createIdempotencyKey()];
+    const reply = await this.run('claim', () => this.script(CLAIM_CMD)(...args));
+    const [status, a, b] = Array.isArray(reply) ? (reply as unknown[]).map(text) : [];
+    switch (status) {
+      case 'acquired':
+        return { status: 'acquired', leaseId: a!, takeover: b === '1' };
+      case 'in_progress':
+        return { status: 'in_progress', leaseExpiresAt: Number(a) };
+      case 'completed':
+        return { status: 'completed', result: decodeResult(parseRecord(a!)) };
+      case 'mismatch':
+        return { status: 'mismatch' };
+      default:
+        throw new IdempotencyError('STORE_UNAVAILABLE', 'Redis gave an unexpected answer to an idempotency claim');
+    }
+  }
+
+  /**
+   * Stores `result` (JSON-serialisable; a result that is not throws a `TypeError` before anything
+   * is sent) and keeps the record `ttlMs`. Resolves false, storing nothing, when `leaseId` no longer
+   * holds the key. One atomic Lua script.
+   */
+  async complete(key: string, leaseId: string, result: unknown, ttlMs: number): Promise<boolean> {
+    const json = result === undefined ? undefined : JSON.stringify(result);
+    const args = [this.redisKey(key), leaseId, json ?? '', json === undefined ? '0' : '1', ms('ttlMs', ttlMs), this.clock.now()];
+    const reply = await this.run('complete', () => this.script(COMPLETE_CMD)(...args));
+    return Number(reply) === 1;
+  }
+
+  /** Drops the in-progress record so the key is new again; false when `leaseId` no longer holds it. One atomic Lua script. */
+  async release(key: string, leaseId: string): Promise<boolean> {
+    const reply = await this.run('release', () => this.script(RELEASE_CMD)(this.redisKey(key), leaseId));
+    return Number(reply) === 1;
+  }
+
+  /** Reads a record without claiming it (one `GET`); `undefined` when there is none or it has expired. */
+  async get(key: string): Promise<IdempotencyRecord | undefined> {
+    const raw = await this.run('get', () => this.client.get(this.redisKey(key)));
+    if (raw === null || raw === undefined) return undefined;
+    const stored = parseRecord(raw);
+    if (stored.e <= this.clock.now()) return undefined;
+    const record: IdempotencyRecord = {
+      key,
+      fingerprint: stored.fp,
+      state: stored.s === 'c' ? 'completed' : 'in_progress',
+      expiresAt: stored.e,
+    };
+    if (stored.s === 'c') {
+      record.result = decodeResult(stored);
+    } else {
+      record.leaseId = stored.l!;
+      record.leaseExpiresAt = stored.le!;
+    }
+    return record;
+  }
+
+  /**
+   * Drops every record under this store's `prefix` (tests, admin tools): `SCAN MATCH prefix*` and
+   * `UNLINK` in batches of 500, one round trip per batch (each under `commandTimeoutMs`). Not
+   * atomic: a record written meanwhile may survive. On a Redis Cluster every master node is scanned;
+   * nodes that join or slots that move during the scan can be missed.
+   */
+  async clear(): Promise<void> {
+    await this.scanAll(async (node, keys) => {
+      const replies = await this.exec(node, keys.map((k) => ['unlink', k]));
+      for (const [error] of replies) if (error) throw unavailable('clear', error);
+    });
+  }
+
+  /**
+   * Counts the live records under this store's `prefix` by state. O(number of records): a `SCAN`
+   * and a batch of `GET`s per 500 keys, meant for dashboards and tests, not for a hot path. On a
+   * Redis Cluster every master node is scanned.
+   */
+  async stats(): Promise<IdempotencyStoreStats> {
+    const now = this.clock.now();
+    const counts: IdempotencyStoreStats = { entries: 0, inProgress: 0, completed: 0 };
+    await this.scanAll(async (node, keys) => {
+      const replies = await this.exec(node, keys.map((k) => ['get', k]));
+      for (const [error, raw] of replies) {
+        // A key of another type under the prefix (WRONGTYPE) or a string that is not a record: skipped.
+        if (error || typeof raw !== 'string') continue;
+        let stored: StoredRecord;
+        try {
+          stored = parseRecord(raw);
+        } catch {
+          continue;
+        }
+        if (stored.e <= now) continue;
+        counts.entries++;
+        if (stored.s === 'c') counts.completed++;
+        else counts.inProgress++;
+      }
+    });
+    return counts;
+  }
+
+  /** The Redis key of a record (before the client's own `keyPrefix`, which ioredis adds). */
+  private redisKey(key: string): string {
+    return `${this.prefix}{${key}}`;
+  }
+
+  private script(name: string): ScriptCommand {
+    const command = (this.client as unknown as Record<string, ScriptCommand>)[name]!;
+    return command.bind(this.client);
+  }
+
+  /** Visits every key under the prefix, a batch at a time, with the node (and bare key names) to use. */
+  private async scanAll(visit: (node: ScanNode, keys: string[]) => Promise<void>): Promise<void> {
+    const clientPrefix = keyPrefixOf(this.client);
+    // SCAN patterns are not prefixed by ioredis, while the keys it returns carry the client's prefix.
+    const match = `${escapeGlob(clientPrefix + this.prefix)}*`;
+    const nodes = (this.client as { isCluster?: boolean }).isCluster
+      ? ((this.client as Cluster).nodes('master') as unknown as ScanNode[])
+      : [this.client as unknown as ScanNode];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await this.run('scan', () => node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT));
+        cursor = String(next);
+        const keys = found.map((k) => (clientPrefix && k.startsWith(clientPrefix) ? k.slice(clientPrefix.length) : k));
+        if (keys.length > 0) await visit(node, keys);
+      } while (cursor !== '0');
+    }
+  }
+
+  /** One pipeline round trip on `node`: each command's error or reply. */
+  private async exec(node: ScanNode, commands: Array<Array<string | number>>): Promise<Array<[Error | null, unknown]>> {
+    const replies = await this.run('pipeline', () => node.pipeline(commands).exec());
+    if (!replies) throw new IdempotencyError('STORE_UNAVAILABLE', 'Redis discarded an idempotency pipeline');
+    return replies;
+  }
+
+  /**
+   * Runs one Redis call under `commandTimeoutMs`. Whichever comes first settles the result: the
+   * answer (the timer is cleared) or the timer (the late answer, or its rejection, is swallowed).
+   */
+  private run<T>(what: string, call: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let pending: Promise<T>;
+      try {
+        pending = Promise.resolve(call());
+      } catch (error) {
+        reject(unavailable(what, error));
+        return;
+      }
+      const timer = this.clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        reject(
+          new IdempotencyError(
+            'STORE_UNAVAILABLE',
+            `Redis did not answer the idempotency ${what} within ${this.commandTimeoutMs} ms`,
+          ),
+        );
+      }, this.commandTimeoutMs);
+      pending.then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          this.clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          this.clock.clearTimeout(timer);
+          reject(unavailable(what, error));
+        },
+      );
+    });
+  }
+}
+
+function define(client: Redis | Cluster, name: string, lua: string): void {
+  if (typeof (client as unknown as Record<string, unknown>)[name] === 'function') return;
+  client.defineCommand(name, { numberOfKeys: 1, lua });
+}
+
+function unavailable(what: string, error: unknown): IdempotencyError {
+  if (error instanceof IdempotencyError) return error;
+  const detail = error instanceof Error ? `: ${error.message}` : '';
+  return new IdempotencyError('STORE_UNAVAILABLE', `The idempotency ${what} failed in Redis${detail}`, { cause: error });
+}
+
+function ms(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`closed-loop: \`${name}\` must be a finite number > 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : String(value);
+}
+
+function parseRecord(raw: string): StoredRecord {
+  let stored: unknown;
+  try {
+    stored = JSON.parse(raw);
+  } catch (error) {
+    throw new IdempotencyError('STORE_UNAVAILABLE', 'A Redis idempotency record is not JSON', { cause: error });
+  }
+  const record = stored as StoredRecord | null;
+  if (!record || typeof record !== 'object' || typeof record.fp !== 'string' || typeof record.e !== 'number') {
+    throw new IdempotencyError('STORE_UNAVAILABLE', 'A Redis key under the idempotency prefix is not an idempotency record');
+  }
+  return record;
+}
+
+function decodeResult(record: StoredRecord): unknown {
+  return typeof record.r === 'string' ? JSON.parse(record.r) : undefined;
+}
+
+function keyPrefixOf(client: Redis | Cluster): string {
+  const options = (client as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
+  const prefix = options?.keyPrefix ?? options?.redisOptions?.keyPrefix;
+  return typeof prefix === 'string' ? prefix : '';
+}
+
+/** Escapes the glob characters of a SCAN MATCH pattern. */
+function escapeGlob(value: string): string {
+  return value.replace(/[\\*?[\]]/g, '\\$&');
+}

@@ -1,0 +1,564 @@
+// HTTP throughput of an Express 5 POST route with and without idempotency middleware: bare, closed-loop
+// on the memory store (new keys), replays of one key, closed-loop on the Redis store (new keys), and
+// express-idempotency with its default in-memory adapter (new keys). Run with `npm run bench`
+// (builds dist first, then runs bench/run.mjs and this file).
+//
+// Every case's app runs in its own child process (this file with `--serve <case>`), one at a time,
+// while autocannon runs in this (parent) process against 127.0.0.1 only: on a 2-core machine the
+// server and the load generator each get a core instead of sharing one event loop. A fresh child is
+// started for every case in every round, so every round measures the same thing (an empty store
+// that fills while the load runs) and no case carries state from an earlier round.
+//
+// Rounds are interleaved: each round runs every case once, in a fresh (seeded) order. Per case and
+// round: start the child, check it over HTTP (status, body, replay header, handler runs), warm it up
+// (not recorded), then measure for a fixed duration with a fixed number of connections. Every
+// request carries an `Idempotency-Key` header made by `crypto.randomUUID()` in autocannon's
+// `setupRequest` (the bare route gets and ignores one too, so the load generator does the same work
+// for every case); the replay case sends one fixed key, used once before the load. The figure per
+// case is the median over rounds of requests/s; p99 latency is the median of the rounds' p99s.
+//
+// Environment knobs: BENCH_ROUNDS (default 5), BENCH_DURATION (seconds, default 3), BENCH_WARMUP
+// (seconds, default 1), BENCH_CONNECTIONS (default 32), BENCH_ONLY (comma-separated case ids; the
+// baseline always runs), BENCH_PROF=<case id> (run that case's server under `node --cpu-prof`,
+// profiles in /tmp/closed-loop-bench-prof), BENCH_VERBOSE=1 (a line per case and round on stderr).
+//
+// The bench reports; it is not a test: it exits 0 whether targets are met or not.
+
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createConnection, createServer } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const ROUTE = '/orders';
+const REQUEST_BODY = JSON.stringify({ item: 'book', quantity: 2, price: { amount: 1999, currency: 'EUR' } });
+const RESPONSE_BODY = { ok: true, id: 'order-1', status: 'created' };
+const RESPONSE_TEXT = JSON.stringify(RESPONSE_BODY);
+const REDIS_PREFIX = 'closed-loop-bench:idem:';
+
+const allCases = [
+  { id: 'bare', label: 'bare Express 5 route (express.json())' },
+  { id: 'memory', label: 'closed-loop, memory store, new keys', newKeys: true },
+  { id: 'replay', label: 'closed-loop, memory store, replays of one key' },
+  { id: 'redis', label: 'closed-loop, Redis store, new keys', newKeys: true, redis: true },
+  { id: 'expressIdempotency', label: 'express-idempotency 1.0.6 (in-memory), new keys', newKeys: true },
+];
+
+const targets = [
+  { label: 'memory (new keys) / bare', num: 'memory', den: 'bare', min: 0.85 },
+  { label: 'replays of one key / bare', num: 'replay', den: 'bare', min: 1.0 },
+  { label: 'Redis (new keys) / bare', num: 'redis', den: 'bare', min: 0.6 },
+  { label: 'memory (new keys) / express-idempotency', num: 'memory', den: 'expressIdempotency', min: 1.5 },
+];
+const informational = [
+  { label: 'Redis (new keys) / express-idempotency', num: 'redis', den: 'expressIdempotency' },
+  { label: 'express-idempotency / bare', num: 'expressIdempotency', den: 'bare' },
+];
+
+if (process.argv[2] === '--serve') {
+  await serve(process.argv[3], process.argv[4]);
+} else {
+  await main();
+}
+
+// =============================================================================================
+// Parent: load generator and report.
+
+async function main() {
+  const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 5);
+  const DURATION = positiveInt(process.env.BENCH_DURATION, 3);
+  const WARMUP = nonNegativeInt(process.env.BENCH_WARMUP, 1);
+  const CONNECTIONS = positiveInt(process.env.BENCH_CONNECTIONS, 32);
+  const PROF = process.env.BENCH_PROF;
+  const VERBOSE = process.env.BENCH_VERBOSE === '1';
+  const only = process.env.BENCH_ONLY ? new Set(['bare', ...process.env.BENCH_ONLY.split(',')]) : undefined;
+  let cases = only ? allCases.filter((c) => only.has(c.id)) : allCases;
+
+  const { default: autocannon } = await import('autocannon');
+  const started = process.hrtime.bigint();
+
+  // One redis-server for the whole run, on a free loopback port; each Redis round's child flushes it.
+  let redis;
+  const notes = [];
+  if (cases.some((c) => c.redis)) {
+    try {
+      redis = await startRedisServer();
+    } catch (error) {
+      notes.push(`Redis case skipped: ${error.message}`);
+      cases = cases.filter((c) => !c.redis);
+    }
+  }
+
+  const samples = new Map(cases.map((c) => [c.id, []]));
+  const problems = new Map(cases.map((c) => [c.id, []]));
+  const random = mulberry32(0x1de4);
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const c of shuffled(cases, random)) {
+        const sample = await runCase(c, { autocannon, redis, DURATION, WARMUP, CONNECTIONS, prof: PROF === c.id, round });
+        samples.get(c.id).push(sample);
+        if (VERBOSE) {
+          console.error(
+            `round ${round + 1} ${c.id}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuPerRequest.toFixed(0)} µs CPU/req, handler runs ${sample.runs}, store ${sample.storeSize ?? '?'}${sample.problems.length ? `, ${sample.problems.join('; ')}` : ''}`,
+          );
+        }
+        problems.get(c.id).push(...sample.problems.map((p) => `round ${round + 1}: ${p}`));
+      }
+    }
+  } finally {
+    await redis?.stop();
+  }
+
+  const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
+  printReport({ cases, samples, problems, notes, elapsedS, ROUNDS, DURATION, WARMUP, CONNECTIONS, redis });
+  if (PROF) console.log(`CPU profiles of the '${PROF}' server: /tmp/closed-loop-bench-prof/`);
+}
+
+// One case, one round: a fresh server child, checks, warm-up, the measured run, the handler count.
+async function runCase(c, { autocannon, redis, DURATION, WARMUP, CONNECTIONS, prof }) {
+  const server = await startChild(c.id, redis?.url, prof);
+  const problems = [];
+  try {
+    const base = `http://127.0.0.1:${server.port}`;
+    const fixedKey = randomUUID();
+    problems.push(...(await preflight(c, base, server, fixedKey)));
+    const nextKey = c.id === 'replay' ? () => fixedKey : randomUUID;
+    const load = (duration) =>
+      autocannon({
+        url: base,
+        connections: CONNECTIONS,
+        duration,
+        timeout: 10,
+        requests: [
+          {
+            method: 'POST',
+            path: ROUTE,
+            headers: { 'content-type': 'application/json' },
+            body: REQUEST_BODY,
+            setupRequest(request) {
+              request.headers['Idempotency-Key'] = nextKey();
+              return request;
+            },
+          },
+        ],
+      });
+    if (WARMUP > 0) await load(WARMUP);
+    const before = await settled(server);
+    const result = await load(DURATION);
+    const stats = await settled(server);
+    const runs = stats.runs - before.runs;
+    const ok = result['2xx'];
+    if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses (${statusSummary(result)})`);
+    if (result.errors > 0 || result.timeouts > 0) problems.push(`${result.errors} errors, ${result.timeouts} timeouts`);
+    if (c.id === 'replay' ? runs !== 0 : c.id !== 'bare' && (runs < ok || runs > ok + CONNECTIONS)) {
+      problems.push(`handler ran ${runs} times for ${ok} 2xx responses`);
+    }
+    return {
+      rps: result.requests.total / result.duration,
+      p99: result.latency.p99,
+      p50: result.latency.p50,
+      total: result.requests.total,
+      cpuPerRequest: (stats.cpuUs - before.cpuUs) / result.requests.total,
+      non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
+      runs,
+      storeSize: stats.storeSize,
+      problems,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+// Requests in flight when autocannon stops are abandoned by it but still served: wait until the
+// handler count stops moving, so they are not counted in the next window.
+async function settled(server) {
+  let last = await server.ask('stats');
+  for (let i = 0; i < 40; i++) {
+    await sleep(50);
+    const now = await server.ask('stats');
+    if (now.runs === last.runs) return now;
+    last = now;
+  }
+  return last;
+}
+
+// Before the load: the case must answer 201 with the handler's body, and a middleware case must
+// replay a repeated key without running the handler. A misconfigured case must not look fast.
+async function preflight(c, base, server, key) {
+  const problems = [];
+  const post = async (k) => {
+    const response = await fetch(`${base}${ROUTE}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': k },
+      body: REQUEST_BODY,
+    });
+    return { status: response.status, body: await response.text(), replayed: response.headers.get('idempotent-replayed') };
+  };
+  const before = (await server.ask('stats')).runs;
+  const first = await post(key);
+  if (first.status !== 201 || first.body !== RESPONSE_TEXT) problems.push(`first request: ${first.status} ${first.body.slice(0, 200)}`);
+  const second = await post(key);
+  const runs = (await server.ask('stats')).runs - before;
+  if (second.status !== 201 || second.body !== RESPONSE_TEXT) problems.push(`repeated key: ${second.status} ${second.body.slice(0, 200)}`);
+  if (c.id === 'bare') {
+    if (runs !== 2) problems.push(`bare route: handler ran ${runs} times for 2 requests`);
+  } else {
+    if (runs !== 1) problems.push(`repeated key: handler ran ${runs} times for 2 requests with one key`);
+    if (c.id !== 'expressIdempotency' && second.replayed !== 'true') problems.push('repeated key: no Idempotent-Replayed: true');
+  }
+  return problems;
+}
+
+function statusSummary(result) {
+  const codes = Object.entries(result.statusCodeStats ?? {}).filter(([code]) => !code.startsWith('2'));
+  return codes.map(([code, { count }]) => `${code}: ${count}`).join(', ') || 'no status';
+}
+
+// A server child: forked with IPC, reports its port, answers 'stats' and 'stop'.
+function startChild(caseId, redisUrl, prof) {
+  const execArgv = prof ? ['--cpu-prof', '--cpu-prof-dir=/tmp/closed-loop-bench-prof'] : [];
+  const child = fork(SELF, ['--serve', caseId, redisUrl ?? ''], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let nextId = 0;
+  const waiting = new Map();
+  child.on('message', (message) => {
+    const resolve = waiting.get(message.id);
+    waiting.delete(message.id);
+    resolve?.(message);
+  });
+  const ask = (type) =>
+    new Promise((resolve, reject) => {
+      const id = ++nextId;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error(`bench: the ${caseId} server did not answer '${type}'`));
+      }, 10_000);
+      waiting.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+      child.send({ id, type });
+    });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench: the ${caseId} server exited (${code}) before it listened`)));
+    waiting.set(0, (message) => {
+      if (message.error) {
+        reject(new Error(`bench: the ${caseId} server failed to start: ${message.error}`));
+        return;
+      }
+      resolve({
+        port: message.port,
+        ask,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) {
+            child.send({ id: -1, type: 'stop' });
+            const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            await exited;
+            clearTimeout(timer);
+          }
+        },
+      });
+    });
+  });
+}
+
+function printReport({ cases, samples, problems, notes, elapsedS, ROUNDS, DURATION, WARMUP, CONNECTIONS, redis }) {
+  console.log('');
+  console.log(`closed-loop idempotency throughput — Node ${process.version}, ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}), ${process.platform}/${process.arch}`);
+  console.log(
+    `closed-loop ${versionOf('..')} · express ${versionOf('express')} · express-idempotency ${versionOf('express-idempotency')} · ioredis ${versionOf('ioredis')} · autocannon ${versionOf('autocannon')}${redis ? ` · ${redis.version}` : ''}`,
+  );
+  console.log(
+    `${ROUNDS} interleaved rounds; per case and round a fresh server child, ${WARMUP} s warm-up, then ${DURATION} s of POST ${ROUTE} from ${CONNECTIONS} connections (autocannon, 127.0.0.1); median per case; ${elapsedS.toFixed(1)} s`,
+  );
+  for (const note of notes) console.log(note);
+  console.log('');
+
+  const results = new Map();
+  const rows = [['case', 'req/s (median)', 'min–max', 'p99 ms', 'server CPU µs/req', 'non-2xx', 'errors', 'handler runs']];
+  for (const c of cases) {
+    const s = samples.get(c.id);
+    const rps = s.map((x) => x.rps);
+    const r = {
+      rps: median(rps),
+      p99: median(s.map((x) => x.p99)),
+      non2xx: sum(s.map((x) => x.non2xx)),
+      errors: sum(s.map((x) => x.errors)),
+      valid: problems.get(c.id).length === 0,
+    };
+    results.set(c.id, r);
+    rows.push([
+      c.label,
+      r.rps.toFixed(0),
+      `${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}`,
+      r.p99.toFixed(1),
+      median(s.map((x) => x.cpuPerRequest)).toFixed(0),
+      r.non2xx,
+      r.errors,
+      `${sum(s.map((x) => x.runs))} / ${sum(s.map((x) => x.total))} req`,
+    ]);
+  }
+  printTable(rows, [false, true, true, true, true, true, true, true]);
+
+  const invalid = cases.filter((c) => !results.get(c.id).valid);
+  if (invalid.length > 0) {
+    console.log('');
+    console.log('INVALID cases (left out of the ratios):');
+    for (const c of invalid) for (const p of problems.get(c.id).slice(0, 5)) console.log(`  ${c.id}: ${p}`);
+  }
+
+  console.log('');
+  console.log('Throughput ratios (higher is better):');
+  const ratioRows = [['ratio', 'value', 'target', 'result']];
+  for (const t of targets) {
+    ratioRows.push([t.label, ...ratioCells(results, t, `>= ${t.min}`, (v) => (v >= t.min ? 'PASS' : 'MISS'))]);
+  }
+  for (const t of informational) {
+    ratioRows.push([t.label, ...ratioCells(results, t, '—', () => 'info')]);
+  }
+  printTable(ratioRows, [false, true, true, false]);
+  console.log('');
+}
+
+function ratioCells(results, { num, den }, target, verdict) {
+  const a = results.get(num);
+  const b = results.get(den);
+  if (!a || !b) return ['—', target, 'skipped'];
+  if (!a.valid || !b.valid) return ['—', target, 'INVALID'];
+  const v = a.rps / b.rps;
+  return [v.toFixed(3), target, verdict(v)];
+}
+
+// =============================================================================================
+// Child: one app.
+
+async function serve(caseId, redisUrl) {
+  try {
+    const { default: express } = await import('express');
+    const app = express();
+    app.use(express.json());
+    let runs = 0;
+    let storeSize = () => undefined;
+    let closeStore = async () => {};
+    const handler = (req, res) => {
+      runs++;
+      res.status(201).json(RESPONSE_BODY);
+    };
+
+    switch (caseId) {
+      case 'bare':
+        app.post(ROUTE, handler);
+        break;
+      case 'memory':
+      case 'replay': {
+        const { createIdempotencyMiddleware } = await importDist('express');
+        app.post(ROUTE, createIdempotencyMiddleware(), handler);
+        break;
+      }
+      case 'redis': {
+        const { createIdempotencyMiddleware } = await importDist('express');
+        const { RedisIdempotencyStore } = await importDist('redis');
+        const { Redis } = await import('ioredis');
+        const client = new Redis(redisUrl, { lazyConnect: true });
+        await client.connect();
+        await client.flushdb();
+        const store = new RedisIdempotencyStore(client, { prefix: REDIS_PREFIX });
+        app.post(ROUTE, createIdempotencyMiddleware({ store }), handler);
+        storeSize = () => client.dbsize();
+        closeStore = () => client.quit();
+        break;
+      }
+      case 'expressIdempotency': {
+        const { idempotency, getSharedIdempotencyService } = await import('express-idempotency');
+        const middleware = idempotency();
+        const service = getSharedIdempotencyService();
+        storeSize = () => service._options?.dataAdapter?.idempotencyResources?.length;
+        app.post(ROUTE, middleware, (req, res) => {
+          // The middleware has already sent the stored response on a hit and calls next() anyway.
+          if (service.isHit(req)) return;
+          handler(req, res);
+        });
+        break;
+      }
+      default:
+        throw new Error(`unknown case ${caseId}`);
+    }
+
+    const server = await new Promise((resolve, reject) => {
+      const s = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve(s)));
+    });
+    process.on('message', async (message) => {
+      if (message.type === 'stats') {
+        const cpu = process.cpuUsage();
+        process.send({ id: message.id, runs, cpuUs: cpu.user + cpu.system, storeSize: await storeSize() });
+      } else if (message.type === 'stop') {
+        server.closeAllConnections?.();
+        server.close();
+        await closeStore().catch(() => {});
+        process.exit(0);
+      }
+    });
+    // The parent is gone: stop too.
+    process.on('disconnect', () => process.exit(0));
+    process.send({ id: 0, port: server.address().port });
+  } catch (error) {
+    process.send({ id: 0, error: String(error?.stack ?? error) });
+    process.exit(1);
+  }
+}
+
+// dist/ may be rebuilt (and briefly removed) by a concurrent build: retry the import a few times.
+async function importDist(entry) {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await import(`../dist/${entry}.js${tries > 1 ? `?try=${tries}` : ''}`);
+    } catch (error) {
+      if (tries >= 5) throw error;
+      await sleep(1000);
+    }
+  }
+}
+
+// =============================================================================================
+// redis-server: a throwaway instance on a free loopback port, no persistence.
+
+async function startRedisServer() {
+  const binary = [process.env.REDIS_SERVER, '/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => p && existsSync(p));
+  if (!binary) throw new Error('redis-server not found (apt-get install redis-server, or set REDIS_SERVER)');
+  const version = spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1];
+  let lastError;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const child = spawn(
+      binary,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning', '--dir', os.tmpdir()],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let gone = false;
+    exited.then(() => (gone = true));
+    const deadline = Date.now() + 10_000;
+    while (!gone && Date.now() < deadline && !(await ping(port))) await sleep(20);
+    if (!gone && Date.now() < deadline) {
+      return {
+        port,
+        url: `redis://127.0.0.1:${port}`,
+        version: `redis-server ${version ?? '?'}`,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+          await exited;
+        },
+      };
+    }
+    child.kill('SIGKILL');
+    await exited;
+    lastError = new Error(`redis-server on port ${port} did not start: ${output.trim().slice(0, 500)}`);
+    if (!/address already in use/i.test(output)) break;
+  }
+  throw lastError;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function ping(port) {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let data = '';
+    const done = (ok) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 500);
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      data += chunk;
+      if (data.includes('\r\n')) done(data.startsWith('+PONG'));
+    });
+    socket.on('error', () => done(false));
+  });
+}
+
+// =============================================================================================
+// Helpers (as in bench/run.mjs).
+
+function printTable(rows, rightAlign) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((cell, i) => (rightAlign[i] ? String(cell).padStart(widths[i]) : String(cell).padEnd(widths[i]))).join('  ');
+  console.log(line(rows[0]));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows.slice(1)) console.log(line(r));
+}
+
+function shuffled(items, random) {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) / 2;
+  return (sorted[Math.floor(pos)] + sorted[Math.ceil(pos)]) / 2;
+}
+
+function sum(values) {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function versionOf(name) {
+  try {
+    if (name === '..') return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+    const require = createRequire(SELF);
+    const entry = require.resolve(name);
+    const marker = `/node_modules/${name}/`;
+    const root = entry.slice(0, entry.indexOf(marker) + marker.length);
+    return JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+function positiveInt(text, fallback) {
+  const n = Number(text);
+  return text !== undefined && Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+function nonNegativeInt(text, fallback) {
+  const n = Number(text);
+  return text !== undefined && Number.isInteger(n) && n >= 0 ? n : fallback;
+}

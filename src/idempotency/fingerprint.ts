@@ -1,0 +1,98 @@
+import { sha256Hex } from './sha256.js';
+
+/** What {@link fingerprintRequest} hashes. */
+export interface FingerprintInput {
+  /** The HTTP method; case does not matter. */
+  method: string;
+  /** The concrete path, without the query string. */
+  path: string;
+  /**
+   * The request body: a parsed value (object, array, primitive), or the raw text or bytes. Text
+   * and bytes that hold JSON are parsed, so key order and whitespace never matter; other text is
+   * hashed as it is.
+   */
+  body?: unknown;
+}
+
+// Fatal: bytes that are not UTF-8 must not be decoded lossily (every bad byte would become U+FFFD,
+// so different binary bodies would share a fingerprint).
+const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A fingerprint of a request, to tell a retry (same fingerprint) from a different request reusing
+ * the key (a 422). SHA-256 as hex over the upper-cased method, the path and the canonical JSON of
+ * the body (object keys sorted at every depth, no whitespace), computed synchronously.
+ *
+ * @param input - method, path and body
+ * @returns 64 hex characters
+ */
+export function fingerprintRequest(input: FingerprintInput): string {
+  return sha256Hex(`${input.method.toUpperCase()}\n${input.path}\n${canonicalBody(input.body)}`);
+}
+
+function canonicalBody(body: unknown): string {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return canonicalText(body);
+  if (body instanceof ArrayBuffer) return canonicalBytes(new Uint8Array(body));
+  if (ArrayBuffer.isView(body)) return canonicalBytes(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+  return canonicalJson(body, 0);
+}
+
+function canonicalBytes(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    // Not UTF-8 text: binary, hashed byte for byte.
+    return `bytes:${sha256Hex(bytes)}`;
+  }
+  return canonicalText(text);
+}
+
+// What JSON text can start with, after its whitespace.
+const JSON_START = /^[\s]*[{["\-0-9tfn]/;
+
+function canonicalText(text: string): string {
+  if (text.trim() === '') return '';
+  if (JSON_START.test(text)) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      // JSON null is no body, as a null body is.
+      return parsed === null ? '' : canonicalJson(parsed, 0);
+    } catch {
+      // Not JSON after all (or nested too deeply): hash the text as it is.
+    }
+  }
+  return `text:${text}`;
+}
+
+/** JSON with sorted object keys; values JSON cannot hold are dropped as JSON.stringify drops them. */
+function canonicalJson(value: unknown, depth: number): string {
+  if (depth > 256) throw new TypeError('closed-loop: request body is nested too deeply to fingerprint');
+  if (value === null || typeof value !== 'object') {
+    return JSON.stringify(value) ?? 'null';
+  }
+  const withToJson = value as { toJSON?: () => unknown };
+  if (typeof withToJson.toJSON === 'function') return canonicalJson(withToJson.toJSON(), depth + 1);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      const item = value[i];
+      out += item === undefined || typeof item === 'function' || typeof item === 'symbol' ? 'null' : canonicalJson(item, depth + 1);
+    }
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+    if (!first) out += ',';
+    first = false;
+    out += `${JSON.stringify(key)}:${canonicalJson(item, depth + 1)}`;
+  }
+  return `${out}}`;
+}

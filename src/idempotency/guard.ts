@@ -1,0 +1,208 @@
+import { type Clock, realClock } from '../clock/clock.js';
+import { IdempotencyError, isIdempotencyError } from '../errors/errors.js';
+import type { IdempotencyStore } from './store.js';
+
+/** Options of {@link IdempotencyGuard}. */
+export interface IdempotencyGuardOptions {
+  /** Where records live. */
+  store: IdempotencyStore;
+  /** How long a completed result is kept and replayed, in ms. Default 86400000 (24 h). */
+  ttlMs?: number;
+  /** How long a claimant holds a key before a retry may take it over, in ms. Default 30000. */
+  leaseMs?: number;
+  /**
+   * What a second claim of a key still in flight gets: `'reject'` (default) an `IdempotencyError`
+   * `KEY_IN_USE`, `'wait'` the first claimant's result once it completes (or the key itself, if
+   * the first claimant gives it back or its lease runs out).
+   */
+  concurrent?: 'reject' | 'wait';
+  /** In `'wait'` mode, the longest wait before `KEY_IN_USE`, in ms. Default `leaseMs`. */
+  waitTimeoutMs?: number;
+  /** In `'wait'` mode, how often the store is asked again, in ms. Default 25, doubling to 500. */
+  pollIntervalMs?: number;
+  /** The clock. Default {@link realClock}. */
+  clock?: Clock;
+}
+
+/** A held key: finish it with exactly one of `complete` or `release`. */
+export interface IdempotencyLease {
+  /** The key held. */
+  readonly key: string;
+  /** The fencing token. */
+  readonly leaseId: string;
+  /** True when this lease took over from a claimant whose lease had expired. */
+  readonly takeover: boolean;
+  /**
+   * Stores `result` (JSON-serialisable) for replay. Resolves false when the lease was lost in the
+   * meantime (it ran past `leaseMs` and another claimant took over); nothing is stored then.
+   */
+  complete(result: unknown): Promise<boolean>;
+  /** Gives the key back unstored (the work failed and may be tried again). */
+  release(): Promise<boolean>;
+}
+
+/** What {@link IdempotencyGuard.begin} found. */
+export type IdempotencyBegin =
+  | {
+      /** The key is new (or taken over): do the work, then complete or release the lease. */
+      kind: 'execute';
+      /** The held key. */
+      lease: IdempotencyLease;
+    }
+  | {
+      /** The key completed before: replay `result`, do not do the work again. */
+      kind: 'replay';
+      /** What the first execution stored. */
+      result: unknown;
+    };
+
+/**
+ * Exactly-once execution by key, over any {@link IdempotencyStore}, with no framework attached.
+ * The Express middleware is built on it; a queue consumer or a job runner can use it directly.
+ *
+ * @example
+ * ```ts
+ * const guard = new IdempotencyGuard({ store: new MemoryIdempotencyStore() })
+ * // In a queue consumer: a redelivered message charges once.
+ * const { result, replayed } = await guard.run(message.id, fingerprint, () => chargeCard(message))
+ * ```
+ */
+export class IdempotencyGuard {
+  /** The store records live in. */
+  readonly store: IdempotencyStore;
+  /** The result lifetime in ms. */
+  readonly ttlMs: number;
+  /** The lease length in ms. */
+  readonly leaseMs: number;
+  private readonly concurrent: 'reject' | 'wait';
+  private readonly waitTimeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly clock: Clock;
+
+  /** @param options - see {@link IdempotencyGuardOptions} */
+  constructor(options: IdempotencyGuardOptions) {
+    if (!options || typeof options.store?.claim !== 'function') {
+      throw new TypeError('closed-loop: IdempotencyGuard needs a `store` (an IdempotencyStore)');
+    }
+    this.store = options.store;
+    this.ttlMs = positive('ttlMs', options.ttlMs, 86_400_000);
+    this.leaseMs = positive('leaseMs', options.leaseMs, 30_000);
+    this.concurrent = options.concurrent ?? 'reject';
+    if (this.concurrent !== 'reject' && this.concurrent !== 'wait') {
+      throw new TypeError(`closed-loop: \`concurrent\` must be 'reject' or 'wait', got ${String(this.concurrent)}`);
+    }
+    this.waitTimeoutMs = positive('waitTimeoutMs', options.waitTimeoutMs, this.leaseMs);
+    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 25);
+    this.clock = options.clock ?? realClock;
+  }
+
+  /**
+   * Claims `key` for a request with `fingerprint`. Resolves with `execute` (a lease) or `replay`
+   * (the stored result); rejects with {@link IdempotencyError}: `KEY_MISMATCH` (the key was used
+   * for a different request), `KEY_IN_USE` (still in flight; `retryAfterMs` says when to try
+   * again) or `STORE_UNAVAILABLE` (the store failed; `cause` says how).
+   *
+   * @param key - the (scoped) idempotency key
+   * @param fingerprint - the request's fingerprint
+   */
+  async begin(key: string, fingerprint: string): Promise<IdempotencyBegin> {
+    const deadline = this.concurrent === 'wait' ? this.clock.now() + this.waitTimeoutMs : 0;
+    let pause = this.pollIntervalMs;
+    for (;;) {
+      const claim = await this.ask(() => this.store.claim({ key, fingerprint, leaseMs: this.leaseMs, ttlMs: this.ttlMs }));
+      switch (claim.status) {
+        case 'acquired':
+          return { kind: 'execute', lease: this.lease(key, claim.leaseId, claim.takeover) };
+        case 'completed':
+          return { kind: 'replay', result: claim.result };
+        case 'mismatch':
+          throw new IdempotencyError('KEY_MISMATCH');
+        case 'in_progress': {
+          const now = this.clock.now();
+          const leaseLeft = Math.max(0, claim.leaseExpiresAt - now);
+          if (this.concurrent === 'reject' || now >= deadline) {
+            throw new IdempotencyError('KEY_IN_USE', undefined, {
+              retryAfterMs: Math.min(leaseLeft, 1000) || 1000,
+            });
+          }
+          // Poll: the store has no completion notification in general. Never past the deadline,
+          // and never much past the holder's lease end, when a takeover becomes possible.
+          // A lease already past its end (the store has not taken it over yet, or clocks differ)
+          // still waits a full poll interval rather than spinning.
+          const wait = Math.max(1, Math.min(pause, deadline - now, leaseLeft > 0 ? leaseLeft + 1 : pause));
+          await sleep(this.clock, wait);
+          pause = Math.min(pause * 2, 500);
+          break;
+        }
+        default:
+          throw new IdempotencyError('STORE_UNAVAILABLE', 'The idempotency store gave an unknown answer');
+      }
+    }
+  }
+
+  /**
+   * Runs `fn` at most once per key: the first call runs it and stores its (JSON-serialisable)
+   * result; later calls with the same key and fingerprint get that result with `replayed: true`. If
+   * `fn` throws, the key is released and the error passes through, so a retry runs `fn` again.
+   *
+   * @param key - the idempotency key
+   * @param fingerprint - what identifies the request (e.g. {@link fingerprintRequest})
+   * @param fn - the side effect
+   */
+  async run<T>(
+    key: string,
+    fingerprint: string,
+    fn: () => T | PromiseLike<T>,
+  ): Promise<{
+    /** What `fn` returned, now or on the first execution. */
+    result: T;
+    /** True when `fn` did not run and `result` is the stored one. */
+    replayed: boolean;
+  }> {
+    const begun = await this.begin(key, fingerprint);
+    if (begun.kind === 'replay') return { result: begun.result as T, replayed: true };
+    let result: T;
+    try {
+      result = await fn();
+    } catch (error) {
+      await begun.lease.release().catch(() => false);
+      throw error;
+    }
+    await begun.lease.complete(result);
+    return { result, replayed: false };
+  }
+
+  private lease(key: string, leaseId: string, takeover: boolean): IdempotencyLease {
+    return {
+      key,
+      leaseId,
+      takeover,
+      complete: (result) => this.ask(() => this.store.complete(key, leaseId, result, this.ttlMs)),
+      release: () => this.ask(() => this.store.release(key, leaseId)),
+    };
+  }
+
+  /** Calls the store; anything but an IdempotencyError from it becomes STORE_UNAVAILABLE. */
+  private async ask<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (isIdempotencyError(error)) throw error;
+      throw new IdempotencyError('STORE_UNAVAILABLE', undefined, { cause: error });
+    }
+  }
+}
+
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    clock.setTimeout(resolve, ms);
+  });
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new TypeError(`closed-loop: \`${name}\` must be a finite number > 0, got ${String(value)}`);
+  }
+  return value;
+}
