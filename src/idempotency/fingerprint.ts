@@ -24,10 +24,13 @@ const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
  * the body (object keys sorted at every depth, no whitespace), computed synchronously.
  *
  * @param input - method, path and body
+ * @param hash - a faster SHA-256 of a string (UTF-8) as lower-case hex, where the platform has one
+ *   (the Express adapter passes Node's `crypto`); the result must equal the built-in one, so
+ *   fingerprints agree across servers. Default: the built-in pure-JS SHA-256.
  * @returns 64 hex characters
  */
-export function fingerprintRequest(input: FingerprintInput): string {
-  return sha256Hex(`${input.method.toUpperCase()}\n${input.path}\n${canonicalBody(input.body)}`);
+export function fingerprintRequest(input: FingerprintInput, hash: (text: string) => string = sha256Hex): string {
+  return hash(`${input.method.toUpperCase()}\n${input.path}\n${canonicalBody(input.body)}`);
 }
 
 function canonicalBody(body: unknown): string {
