@@ -26,11 +26,11 @@
 
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median, mulberry32, positiveInt, printTable, shuffled, versionOf } from './lib.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROUTE = '/orders';
@@ -498,39 +498,9 @@ function ping(port) {
 // =============================================================================================
 // Helpers (as in bench/run.mjs).
 
-function printTable(rows, rightAlign) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((cell, i) => (rightAlign[i] ? String(cell).padStart(widths[i]) : String(cell).padEnd(widths[i]))).join('  ');
-  console.log(line(rows[0]));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows.slice(1)) console.log(line(r));
-}
 
-function shuffled(items, random) {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const pos = (sorted.length - 1) / 2;
-  return (sorted[Math.floor(pos)] + sorted[Math.ceil(pos)]) / 2;
-}
 
 function sum(values) {
   return values.reduce((a, b) => a + b, 0);
@@ -540,23 +510,7 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function versionOf(name) {
-  try {
-    if (name === '..') return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
-    const require = createRequire(SELF);
-    const entry = require.resolve(name);
-    const marker = `/node_modules/${name}/`;
-    const root = entry.slice(0, entry.indexOf(marker) + marker.length);
-    return JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
 
-function positiveInt(text, fallback) {
-  const n = Number(text);
-  return text !== undefined && Number.isInteger(n) && n > 0 ? n : fallback;
-}
 
 function nonNegativeInt(text, fallback) {
   const n = Number(text);

@@ -13,9 +13,6 @@
 //
 // The bench reports; it is not a test: it exits 0 whether targets are met or not.
 
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -32,6 +29,7 @@ import {
 } from 'cockatiel';
 import Opossum from 'opossum';
 import pRetry from 'p-retry';
+import { median, mulberry32, positiveInt, printTable, quantile, shuffled, versionOf } from './lib.mjs';
 
 const ROUNDS = positiveInt(process.env.BENCH_ROUNDS, 31);
 const WARMUP = positiveInt(process.env.BENCH_WARMUP, 3);
@@ -296,61 +294,11 @@ function ratio(results, { num, den }) {
   return d > 0 ? Math.max(0, results.get(num).overhead) / d : Number.NaN;
 }
 
-function printTable(rows, rightAlign) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((cell, i) => (rightAlign[i] ? String(cell).padStart(widths[i]) : String(cell).padEnd(widths[i]))).join('  ');
-  console.log(line(rows[0]));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows.slice(1)) console.log(line(r));
-}
 
-// Each round runs the cases in a fresh order (seeded, so runs are comparable).
-function shuffled(items, random) {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function median(values) {
-  return quantile(values, 0.5);
-}
 
-function quantile(values, q) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
 
-function versionOf(name) {
-  try {
-    if (name === '..') {
-      return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
-    }
-    const require = createRequire(fileURLToPath(import.meta.url));
-    const entry = require.resolve(name);
-    const marker = `/node_modules/${name}/`;
-    const root = entry.slice(0, entry.indexOf(marker) + marker.length);
-    return JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
 
 async function importDist() {
   for (let tries = 1; ; tries++) {
@@ -363,10 +311,6 @@ async function importDist() {
   }
 }
 
-function positiveInt(text, fallback) {
-  const n = Number(text);
-  return text !== undefined && Number.isInteger(n) && n > 0 ? n : fallback;
-}
 
 // ---------------------------------------------------------------------------------------------
 
