@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   type Clock,
@@ -118,14 +119,6 @@ const NEVER_REPLAYED = new Set([
   'idempotent-replayed',
   'idempotent-body-omitted',
 ]);
-// Status phrases for the middleware's own answers (the adapter avoids node:http so it bundles for
-// any platform).
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  409: 'Conflict',
-  422: 'Unprocessable Entity',
-  503: 'Service Unavailable',
-};
 // The longest a response waits for the store to confirm its result. The wait makes a retry sent
 // after the response replay it; past this the response goes out anyway.
 const STORE_ANSWER_WAIT_MS = 5000;
@@ -578,7 +571,7 @@ function sendProblem(res: Response, error: IdempotencyError): void {
   res.end(
     JSON.stringify({
       type: 'about:blank',
-      title: TITLES[status] ?? 'Error',
+      title: STATUS_CODES[status] ?? 'Error',
       status,
       detail: error.message,
       code: error.code,

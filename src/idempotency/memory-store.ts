@@ -35,6 +35,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   // No record expires before this (a lower bound): a full store scans for expired records only
   // once one may exist, instead of on every claim.
   private earliestExpiry = Number.POSITIVE_INFINITY;
+  // The earliest expiry among the live records the current sweep pass has seen.
+  private passEarliest = Number.POSITIVE_INFINITY;
   private readonly maxEntries: number;
   private readonly clock: Clock;
   // Lease ids only need to be unique within this store: a random prefix and a counter fence as
@@ -163,12 +165,17 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     for (let looked = 0; looked < count; looked++) {
       let next = this.cursor?.next();
       if (!next || next.done) {
+        // A whole pass is done: every live record was seen, so the earliest expiry among them is
+        // exact again, and claims stop sweeping until it passes.
+        if (next?.done) this.earliestExpiry = this.passEarliest;
+        this.passEarliest = Number.POSITIVE_INFINITY;
         this.cursor = this.records.entries();
         next = this.cursor.next();
         if (next.done) return;
       }
       const [key, record] = next.value;
       if (record.expiresAt <= now) this.records.delete(key);
+      else if (record.expiresAt < this.passEarliest) this.passEarliest = record.expiresAt;
     }
   }
 

@@ -136,6 +136,20 @@ describe('MemoryIdempotencyStore: expired records are evicted without being read
     expect((await s.get('stuck'))?.state).toBe('in_progress');
   });
 
+  test('once a sweep pass has cleared a backlog, records that expire later are still evicted', async () => {
+    const clock = new ManualClock();
+    const s = new MemoryIdempotencyStore({ maxEntries: 10_000, clock });
+    for (let i = 0; i < 100; i++) await store(s, `first-${i}`, i, 1_000);
+    await clock.advance(1_000);
+    // Enough writes for several whole passes: the first backlog goes, and the passes see only
+    // live records with a 5 s TTL.
+    for (let i = 0; i < 200; i++) await store(s, `second-${i}`, i, 5_000);
+    expect(s.size).toBe(200);
+    await clock.advance(5_000);
+    for (let i = 0; i < 100; i++) await store(s, `third-${i}`, i, 60_000);
+    expect(s.size).toBe(100);
+  });
+
   test('stats counts only live records, whatever order they were written in', async () => {
     const clock = new ManualClock();
     const s = new MemoryIdempotencyStore({ clock });
