@@ -7,6 +7,7 @@ export default defineConfig({
     index: 'src/index.ts',
     express: 'adapters/express/index.ts',
     redis: 'adapters/redis/index.ts',
+    supabase: 'adapters/supabase/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: { compilerOptions: { ignoreDeprecations: '6.0' } },

@@ -1,6 +1,6 @@
 import { playwright } from '@vitest/browser-playwright';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Debian's Chromium; a test tool's own browser download cannot run on these machines.
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -19,6 +19,7 @@ const resolve = {
     { find: /^closed-loop$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     { find: /^closed-loop\/express$/, replacement: fileURLToPath(new URL('./adapters/express/index.ts', import.meta.url)) },
     { find: /^closed-loop\/redis$/, replacement: fileURLToPath(new URL('./adapters/redis/index.ts', import.meta.url)) },
+    { find: /^closed-loop\/supabase$/, replacement: fileURLToPath(new URL('./adapters/supabase/index.ts', import.meta.url)) },
   ],
 };
 
@@ -47,8 +48,13 @@ export default defineConfig({
             'test/errors/**/*.test.ts',
             'test/clock/**/*.test.ts',
             'test/idempotency/**/*.test.ts',
+            'test/realtime/**/*.test.ts',
             'test/**/*.browser.test.ts',
           ],
+          // Node-only: it starts an HTTP server of its own (the browser's SSE test gets one from globalSetup).
+          exclude: [...configDefaults.exclude, 'test/realtime/sse-transport.test.ts'],
+          // Starts the Express SSE server that sse-transport.browser.test.ts connects to.
+          globalSetup: ['test/realtime/sse-browser-server.ts'],
           browser: {
             enabled: true,
             headless: true,

@@ -2,7 +2,8 @@
 // Consumer check: uses closed-loop the way a user does. Packs the tarball, installs it into a fresh
 // project outside the repository, then imports it by ESM `import` and CJS `require`, checks that the
 // error guards recognise errors across the two copies, type-checks TypeScript consumers under
-// `node16` and `bundler` resolution, and checks that no framework came along with the install.
+// `node16` and `bundler` resolution, checks that no framework came along with the install and that
+// closed-loop/supabase loads without @supabase/supabase-js.
 //
 // Usage: node scripts/consumer-check.mjs        (npm run test:consumer)
 // Env:   KEEP_CONSUMER_DIR=1 keeps the temporary project for inspection.
@@ -374,6 +375,32 @@ const express = require('express');
 const Redis = require('ioredis');
 const require_ = require;`);
 
+// closed-loop/supabase takes the app's Supabase client as an argument and imports only types from
+// @supabase/supabase-js: it must load (and check its input) with that package absent. Run as ESM and
+// as CJS before any peer is installed.
+const supabaseScenario = (header) => `${header}
+function assert(cond, message) {
+  if (!cond) throw new Error('assertion failed: ' + message);
+}
+assert(typeof supabase.createSupabaseTransport === 'function', 'createSupabaseTransport is a function');
+assert(typeof supabase.subscribeToTable === 'function', 'subscribeToTable is a function');
+let thrown;
+try { supabase.createSupabaseTransport({}); } catch (e) { thrown = e; }
+assert(thrown instanceof TypeError, 'a non-client is a TypeError, got ' + thrown);
+let missing;
+try { require_.resolve('@supabase/supabase-js'); } catch (e) { missing = e; }
+assert(missing, '@supabase/supabase-js must not be installed for this check');
+console.log('closed-loop/supabase loads without @supabase/supabase-js');
+`;
+
+const esmSupabaseConsumer = supabaseScenario(`import * as supabase from 'closed-loop/supabase';
+import { createRequire } from 'node:module';
+const require_ = createRequire(import.meta.url);`);
+
+const cjsSupabaseConsumer = supabaseScenario(`'use strict';
+const supabase = require('closed-loop/supabase');
+const require_ = require;`);
+
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
@@ -422,7 +449,7 @@ function checks(tmp) {
   const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/;
   const stray = files.filter((f) => !allowed.test(f));
   const needed = ['package.json', 'LICENSE'].concat(
-    ...['index', 'express', 'redis'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
+    ...['index', 'express', 'redis', 'supabase'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
   );
   const missing = needed.filter((f) => !files.includes(f));
   if (stray.length || missing.length) {
@@ -508,6 +535,12 @@ function checks(tmp) {
     .sort();
   if (present.length) fail('no framework installed', `found in node_modules: ${present.join(', ')}\ninstalled: ${listing.join(', ')}`);
   else pass('no framework installed', `node_modules: ${listing.join(', ')}`);
+
+  // (e2) closed-loop/supabase without @supabase/supabase-js: nothing of it is imported at run time.
+  writeFileSync(join(app, 'supabase-esm.mjs'), esmSupabaseConsumer);
+  writeFileSync(join(app, 'supabase-cjs.cjs'), cjsSupabaseConsumer);
+  check("ESM: import 'closed-loop/supabase' without @supabase/supabase-js installed", process.execPath, ['supabase-esm.mjs'], app, { timeoutMs: 30_000 });
+  check("CJS: require('closed-loop/supabase') without @supabase/supabase-js installed", process.execPath, ['supabase-cjs.cjs'], app, { timeoutMs: 30_000 });
 
   // (f) The adapters with their peers installed by the user, as ESM and as CJS.
   const peers = check('npm install express ioredis (the optional peers)', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'express@^5', 'ioredis@^5'], app, { timeoutMs: 300_000 });

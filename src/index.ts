@@ -1,6 +1,6 @@
 /**
- * closed-loop core: retry with backoff, circuit breaker, idempotency, errors and the clock. Framework-free; runs
- * in Node >= 20.19, browsers and workers.
+ * closed-loop core: retry with backoff, circuit breaker, idempotency, the realtime bus, errors and the
+ * clock. Framework-free; runs in Node >= 20.19, browsers and workers.
  *
  * @packageDocumentation
  */
@@ -64,3 +64,25 @@ export type {
   IdempotencyStore,
   IdempotencyStoreStats,
 } from './idempotency/store.js';
+
+export { RealtimeSyncService, REALTIME_DESTROYED } from './realtime/service.js';
+export type {
+  RealtimeChange,
+  RealtimeErrorContext,
+  RealtimeSubscribeOptions,
+  RealtimeSyncServiceEvents,
+  RealtimeSyncServiceOptions,
+} from './realtime/service.js';
+export { getRealtimeSyncService, resetRealtimeSyncService } from './realtime/shared.js';
+export { InMemoryTransport } from './realtime/in-memory-transport.js';
+export { BroadcastChannelTransport } from './realtime/broadcast-channel-transport.js';
+export type {
+  ChangeEvent,
+  ChangeType,
+  RealtimeStatus,
+  RealtimeTransport,
+  RealtimeTransportListener,
+  RecordId,
+} from './realtime/types.js';
+export { SseTransport } from './realtime/sse-transport.js';
+export type { SseTransportHeaders, SseTransportOptions } from './realtime/sse-transport.js';

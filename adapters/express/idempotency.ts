@@ -12,7 +12,9 @@ import {
   fingerprintRequest,
   isIdempotencyError,
   parseIdempotencyKey,
+  type TimerHandle,
   realClock,
+  unrefTimer,
 } from 'closed-loop';
 
 /** Options of {@link createIdempotencyMiddleware}. */
@@ -94,8 +96,13 @@ export interface StoredHttpResponse {
   status: number;
   /** Replayed headers, names in lower case: `content-type` and the allow-listed ones. */
   headers: Record<string, string | string[]>;
-  /** The body bytes, base64. Empty when `bodyOmitted`. */
+  /** The body: base64 bytes, or the text itself when `encoding` is `'utf8'`. Empty when `bodyOmitted`. */
   body: string;
+  /**
+   * How `body` is held: `'base64'` (the default when absent) or `'utf8'`, for a body the handler
+   * sent as text (JSON, HTML), which is stored and replayed as it is, with no copy to bytes.
+   */
+  encoding?: 'base64' | 'utf8';
   /** True when the body was larger than `maxResponseBytes` and was not stored. */
   bodyOmitted?: boolean;
 }
@@ -123,20 +130,18 @@ const NEVER_REPLAYED = new Set([
 // after the response replay it; past this the response goes out anyway.
 const STORE_ANSWER_WAIT_MS = 5000;
 
-/** A request holding a key, from the claim until its result is stored or released. */
-interface HeldRequest {
-  lease: IdempotencyLease;
-  /** Set once the lease is being completed or released; nothing touches it afterwards. */
-  settled: boolean;
-  /** Resolves when the store answered the complete/release (or the wait bound passed). */
-  settling?: Promise<void>;
-  /** A thrown error reached the app's error handling. */
-  failed: boolean;
-  /** Stores an explicit result (storeIdempotentResult). */
-  store(result: StoredHttpResponse): Promise<boolean>;
+/** What every held request of one middleware shares. */
+interface HoldConfig {
   maxResponseBytes: number;
+  /** Lower-case names of the headers a replay carries. */
+  replayed: readonly string[];
+  cacheServerErrors: boolean;
+  waits: AnswerWaits;
+  reportStoreError(error: unknown, req: Request): void;
 }
 
+// Keyed by the request: storeIdempotentResult and the error handler find it from `req`, the response
+// hooks from `res.req`.
 const held = new WeakMap<object, HeldRequest>();
 
 // Default stores, so clearIdempotencyCache() and getIdempotencyCacheStats() without an argument
@@ -206,7 +211,19 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
   const fingerprint =
     options.fingerprint ??
     ((req: Request) => fingerprintRequest({ method: req.method, path: req.baseUrl + req.path, body: req.body }, nodeSha256));
-  const answerWaitMs = Math.min(guard.leaseMs, STORE_ANSWER_WAIT_MS);
+  const config: HoldConfig = {
+    maxResponseBytes,
+    replayed: [...replayed],
+    cacheServerErrors,
+    waits: new AnswerWaits(clock, Math.min(guard.leaseMs, STORE_ANSWER_WAIT_MS)),
+    reportStoreError: (error, req) => {
+      try {
+        options.onStoreError?.(error, req);
+      } catch {
+        // A failing reporter must not take the response down with it.
+      }
+    },
+  };
 
   const refuse = (error: IdempotencyError, res: Response, next: NextFunction): void => {
     if (errors === 'next') {
@@ -218,98 +235,14 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
     }
   };
 
-  const reportStoreError = (error: unknown, req: Request): void => {
-    try {
-      options.onStoreError?.(error, req);
-    } catch {
-      // A failing reporter must not take the response down with it.
-    }
-  };
-
-  /** Waits for a store write at most answerWaitMs; never rejects (the client has its response). */
-  const settleWithin = (op: Promise<boolean>, req: Request): { done: Promise<void>; ok: Promise<boolean> } => {
-    const ok = op.catch((error: unknown) => {
-      reportStoreError(error, req);
-      return false;
-    });
-    const done = new Promise<void>((resolve) => {
-      const timer = clock.setTimeout(resolve, answerWaitMs);
-      void ok.then(() => {
-        clock.clearTimeout(timer);
-        resolve();
-      });
-    });
-    return { done, ok };
-  };
-
-  const hold = (req: Request, res: Response, lease: IdempotencyLease): void => {
-    const request: HeldRequest = {
-      lease,
-      settled: false,
-      failed: false,
-      maxResponseBytes,
-      store: (result) => {
-        const { done, ok } = settleWithin(lease.complete(result), req);
-        request.settling = done;
-        return ok;
-      },
-    };
-    held.set(req, request);
-    const capture = new ResponseCapture(maxResponseBytes);
-    const write = res.write;
-    const end = res.end;
-    const writeHead = res.writeHead;
-    let ending: Promise<void> | undefined;
-
-    installHooks(res, {
-      writeHead(this: Response, ...args: unknown[]) {
-        capture.headHeaders(args);
-        return (writeHead as (...a: unknown[]) => Response).apply(this, args);
-      },
-
-      write(this: Response, ...args: unknown[]) {
-        // A write after end is a handler bug; while the end waits for the store it must not slip in.
-        if (ending) return false;
-        capture.add(args[0], args[1]);
-        return (write as (...a: unknown[]) => boolean).apply(this, args);
-      },
-
-      end(this: Response, ...args: unknown[]) {
-        if (ending) {
-          // A second end: after the first went out, and only if that one did not finish the response.
-          void ending.then(() => {
-            if (!res.writableEnded) (end as (...a: unknown[]) => Response).apply(res, args);
-          });
-          return this;
-        }
-        capture.add(args[0], args[1]);
-        // The result is stored when the handler ends the response, not on 'finish': a client that
-        // went away mid-request still gets its result stored for the retry.
-        if (!request.settled) {
-          request.settled = true;
-          const status = res.statusCode;
-          const keep = cacheServerErrors || (!request.failed && status < 500);
-          if (keep) {
-            request.store(capture.toStored(status, res.getHeaders(), replayed));
-          } else {
-            request.settling = settleWithin(lease.release(), req).done;
-          }
-        }
-        // The response goes out once the store has confirmed, so a retry sent after it replays.
-        ending = (request.settling ?? Promise.resolve()).then(() => {
-          (end as (...a: unknown[]) => Response).apply(res, args);
-        });
-        return this;
-      },
-    });
-  };
-
   const admit = async (req: Request, res: Response, next: NextFunction, key: string): Promise<void> => {
     let storeKey: string;
     let print: string;
     try {
       storeKey = scopedKey(options.scope ? await options.scope(req) : undefined, key);
-      print = await fingerprint(req);
+      const printed = fingerprint(req);
+      // The default fingerprint is synchronous: no await (and no extra microtask) for it.
+      print = typeof printed === 'string' ? printed : await printed;
     } catch (error) {
       next(error);
       return;
@@ -327,7 +260,9 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
       else refuse(new IdempotencyError('STORE_UNAVAILABLE', 'The stored response for this Idempotency-Key cannot be read'), res, next);
       return;
     }
-    hold(req, res, begun.lease);
+    const request = new HeldRequest(req, res, begun.lease, config);
+    held.set(req, request);
+    installHooks(res, request);
     next();
   };
 
@@ -394,20 +329,24 @@ export async function storeIdempotentResult(
     const lower = name.toLowerCase();
     if (!NEVER_REPLAYED.has(lower)) headers[lower] = typeof value === 'number' ? String(value) : (value as string | string[]);
   }
-  let bytes: Buffer;
   const body = result.body;
-  if (body === undefined || body === null) bytes = Buffer.alloc(0);
-  else if (typeof body === 'string') bytes = Buffer.from(body, 'utf8');
-  else if (body instanceof Uint8Array) bytes = Buffer.from(body);
+  let text: string | undefined;
+  let bytes: Uint8Array | undefined;
+  if (body === undefined || body === null) text = '';
+  else if (typeof body === 'string') text = body;
+  else if (body instanceof Uint8Array) bytes = body;
   else {
-    bytes = Buffer.from(JSON.stringify(body) ?? '', 'utf8');
+    text = JSON.stringify(body) ?? '';
     headers['content-type'] ??= 'application/json; charset=utf-8';
   }
   const status = result.status ?? (req.res?.statusCode || 200);
+  const size = text !== undefined ? Buffer.byteLength(text, 'utf8') : bytes!.byteLength;
   const stored: StoredHttpResponse =
-    bytes.length > request.maxResponseBytes
+    size > request.config.maxResponseBytes
       ? { status, headers: withoutContentType(headers), body: '', bodyOmitted: true }
-      : { status, headers, body: bytes.toString('base64') };
+      : text !== undefined
+        ? { status, headers, body: text, encoding: 'utf8' }
+        : { status, headers, body: Buffer.from(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength).toString('base64') };
   return request.store(stored);
 }
 
@@ -465,65 +404,254 @@ function liveDefaultStores(): MemoryIdempotencyStore[] {
   return stores;
 }
 
-/** Collects what the handler sends, up to a byte limit. */
-class ResponseCapture {
-  private chunks: Buffer[] | undefined = [];
+const OPEN = 0;
+const ENDING = 1;
+const ENDED = 2;
+
+/**
+ * A request holding a key, from the claim until its result is stored or released: it captures what
+ * the handler sends (up to `maxResponseBytes`), stores it when the handler ends the response, and
+ * lets the end go out once the store has answered. One object per request, no closures, so the
+ * hot path allocates little.
+ */
+class HeldRequest {
+  /** Set once the lease is being completed or released; nothing touches it afterwards. */
+  settled = false;
+  /** A thrown error reached the app's error handling. */
+  failed = false;
+  /** OPEN, then ENDING while the end waits for the store, then ENDED. */
+  private phase = OPEN;
+  private endArgs: ArrayLike<unknown> | undefined;
+  private laterEnds: Array<ArrayLike<unknown>> | undefined;
+  /** A complete/release has not answered yet (and its wait has not run out). */
+  private opPending = false;
+  // The body so far: UTF-8 text as long as the handler sends only text, bytes from the first
+  // chunk that is not. Dropped (omitted) past the limit.
+  private text = '';
+  private chunks: Buffer[] | undefined;
   private size = 0;
-  private head: Array<[string, unknown]> = [];
+  private omitted = false;
+  /** Headers the handler passed to writeHead as an argument: not always visible through getHeader(). */
+  private head: Array<[string, unknown]> | undefined;
+  // The methods the hooks stand in front of.
+  private readonly origWriteHead: (...args: unknown[]) => unknown;
+  private readonly origWrite: (...args: unknown[]) => unknown;
+  private readonly origEnd: (...args: unknown[]) => unknown;
+  // Links of the AnswerWaits list.
+  waiting = false;
+  waitUntil = 0;
+  waitPrev: HeldRequest | undefined;
+  waitNext: HeldRequest | undefined;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    readonly req: Request,
+    readonly res: Response,
+    private readonly lease: IdempotencyLease,
+    readonly config: HoldConfig,
+  ) {
+    this.origWriteHead = res.writeHead as (...args: unknown[]) => unknown;
+    this.origWrite = res.write as (...args: unknown[]) => unknown;
+    this.origEnd = res.end as (...args: unknown[]) => unknown;
+  }
 
-  add(chunk: unknown, encoding: unknown): void {
-    if (this.chunks === undefined || chunk === undefined || chunk === null || typeof chunk === 'function') return;
-    let bytes: Buffer;
+  /** Stores an explicit result (storeIdempotentResult, or the captured response at the end). */
+  store(result: StoredHttpResponse): Promise<boolean> {
+    return this.track(this.lease.complete(result));
+  }
+
+  writeHead(args: ArrayLike<unknown>): unknown {
+    for (let i = 1; i < args.length; i++) {
+      const headers = args[i];
+      if (typeof headers !== 'object' || headers === null) continue;
+      const head = (this.head ??= []);
+      if (Array.isArray(headers)) {
+        if (Array.isArray(headers[0])) for (const [name, value] of headers as unknown[][]) head.push([String(name), value]);
+        else for (let j = 0; j + 1 < headers.length; j += 2) head.push([String(headers[j]), headers[j + 1]]);
+      } else {
+        for (const [name, value] of Object.entries(headers)) head.push([name, value]);
+      }
+      break;
+    }
+    return this.origWriteHead.apply(this.res, args as unknown[]);
+  }
+
+  write(args: ArrayLike<unknown>): unknown {
+    // A write after end is a handler bug; while the end waits for the store it must not slip in.
+    if (this.phase !== OPEN) return false;
+    this.add(args[0], args[1]);
+    return this.origWrite.apply(this.res, args as unknown[]);
+  }
+
+  end(args: ArrayLike<unknown>): unknown {
+    const res = this.res;
+    if (this.phase !== OPEN) {
+      // A second end: after the first went out, and only if that one did not finish the response.
+      if (this.phase === ENDING) (this.laterEnds ??= []).push(args);
+      else if (!res.writableEnded) this.origEnd.apply(res, args as unknown[]);
+      return res;
+    }
+    this.phase = ENDING;
+    this.endArgs = args;
+    this.add(args[0], args[1]);
+    // The result is stored when the handler ends the response, not on 'finish': a client that
+    // went away mid-request still gets its result stored for the retry.
+    if (!this.settled) {
+      this.settled = true;
+      const status = res.statusCode;
+      if (this.config.cacheServerErrors || (!this.failed && status < 500)) void this.store(this.toStored(status));
+      else void this.track(this.lease.release());
+    }
+    // The response goes out once the store has confirmed, so a retry sent after it replays.
+    if (!this.opPending) this.flush();
+    return res;
+  }
+
+  /** The store answered, or the wait for it ran out: let a waiting end go out. */
+  opSettled(): void {
+    if (!this.opPending) return;
+    this.opPending = false;
+    this.config.waits.remove(this);
+    if (this.phase === ENDING) this.flush();
+  }
+
+  /** Waits for a store write at most the answer wait; never rejects (the client has its response). */
+  private track(op: Promise<boolean>): Promise<boolean> {
+    this.opPending = true;
+    this.config.waits.add(this);
+    return op.then(
+      (ok) => {
+        this.opSettled();
+        return ok;
+      },
+      (error: unknown) => {
+        this.config.reportStoreError(error, this.req);
+        this.opSettled();
+        return false;
+      },
+    );
+  }
+
+  private flush(): void {
+    this.phase = ENDED;
+    const res = this.res;
+    this.origEnd.apply(res, this.endArgs as unknown[]);
+    const later = this.laterEnds;
+    if (later !== undefined) for (const args of later) if (!res.writableEnded) this.origEnd.apply(res, args as unknown[]);
+  }
+
+  private add(chunk: unknown, encoding: unknown): void {
+    if (this.omitted || chunk === undefined || chunk === null || typeof chunk === 'function') return;
+    const limit = this.config.maxResponseBytes;
     if (typeof chunk === 'string') {
       const enc = (typeof encoding === 'string' ? encoding : 'utf8') as BufferEncoding;
-      if (this.size + Buffer.byteLength(chunk, enc) > this.limit) return this.omit();
-      bytes = Buffer.from(chunk, enc);
+      const size = this.size + Buffer.byteLength(chunk, enc);
+      if (size > limit) return this.omit();
+      this.size = size;
+      // Text stays text: no copy to bytes, and it is stored as it is.
+      if (this.chunks === undefined && (enc === 'utf8' || enc === 'utf-8')) this.text += chunk;
+      else this.bytes().push(Buffer.from(chunk, enc));
     } else if (chunk instanceof Uint8Array) {
-      if (this.size + chunk.byteLength > this.limit) return this.omit();
+      const size = this.size + chunk.byteLength;
+      if (size > limit) return this.omit();
+      this.size = size;
       // Copied: the caller may reuse its buffer after write returns.
-      bytes = Buffer.from(chunk);
-    } else {
-      return;
-    }
-    this.chunks.push(bytes);
-    this.size += bytes.length;
-  }
-
-  /** Headers passed to writeHead as an argument are not always visible through getHeaders(). */
-  headHeaders(args: unknown[]): void {
-    const headers = args.find((a, i) => i > 0 && typeof a === 'object' && a !== null);
-    if (Array.isArray(headers)) {
-      if (Array.isArray(headers[0])) for (const [name, value] of headers as unknown[][]) this.head.push([String(name), value]);
-      else for (let i = 0; i + 1 < headers.length; i += 2) this.head.push([String(headers[i]), headers[i + 1]]);
-    } else if (headers) {
-      for (const [name, value] of Object.entries(headers)) this.head.push([name, value]);
+      this.bytes().push(Buffer.from(chunk));
     }
   }
 
-  toStored(status: number, current: Record<string, unknown>, replayed: ReadonlySet<string>): StoredHttpResponse {
-    const headers: Record<string, string | string[]> = {};
-    const put = (name: string, value: unknown): void => {
-      const lower = name.toLowerCase();
-      if (!replayed.has(lower) || value === undefined || value === null) return;
-      headers[lower] = Array.isArray(value) ? value.map(String) : String(value);
-    };
-    for (const [name, value] of Object.entries(current)) put(name, value);
-    for (const [name, value] of this.head) put(name, value);
-    // Node sends no body with these statuses whatever the handler wrote.
-    const bodiless = status === 204 || status === 304 || status < 200;
-    if (this.chunks === undefined && !bodiless) {
-      return { status, headers: withoutContentType(headers), body: '', bodyOmitted: true };
+  private bytes(): Buffer[] {
+    if (this.chunks === undefined) {
+      this.chunks = this.text === '' ? [] : [Buffer.from(this.text, 'utf8')];
+      this.text = '';
     }
-    const body = bodiless || !this.chunks ? '' : Buffer.concat(this.chunks).toString('base64');
-    return { status, headers, body };
+    return this.chunks;
   }
 
   private omit(): void {
+    this.omitted = true;
     this.chunks = undefined;
-    this.size = 0;
+    this.text = '';
   }
+
+  private toStored(status: number): StoredHttpResponse {
+    const headers: Record<string, string | string[]> = {};
+    const replayed = this.config.replayed;
+    for (const name of replayed) putHeader(headers, name, this.res.getHeader(name));
+    if (this.head !== undefined) {
+      for (const [name, value] of this.head) {
+        const lower = name.toLowerCase();
+        if (replayed.includes(lower)) putHeader(headers, lower, value);
+      }
+    }
+    // Node sends no body with these statuses whatever the handler wrote.
+    if (status === 204 || status === 304 || status < 200) return { status, headers, body: '' };
+    if (this.omitted) return { status, headers: withoutContentType(headers), body: '', bodyOmitted: true };
+    const chunks = this.chunks;
+    if (chunks === undefined) return this.text === '' ? { status, headers, body: '' } : { status, headers, body: this.text, encoding: 'utf8' };
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return { status, headers, body: bytes.toString('base64') };
+  }
+}
+
+function putHeader(headers: Record<string, string | string[]>, name: string, value: unknown): void {
+  if (value === undefined || value === null) return;
+  headers[name] = Array.isArray(value) ? value.map(String) : String(value);
+}
+
+/**
+ * Bounds how long held responses wait for the store, with one timer per middleware instead of one
+ * per request: every wait is as long as the others, so they run out in the order they began and a
+ * list in that order is enough. The timer is unref'd: the waiting response's socket keeps the
+ * process alive anyway.
+ */
+class AnswerWaits {
+  private first: HeldRequest | undefined;
+  private last: HeldRequest | undefined;
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ms: number,
+  ) {}
+
+  add(request: HeldRequest): void {
+    request.waiting = true;
+    request.waitUntil = this.clock.now() + this.ms;
+    request.waitPrev = this.last;
+    request.waitNext = undefined;
+    if (this.last === undefined) this.first = request;
+    else this.last.waitNext = request;
+    this.last = request;
+    if (this.timer === undefined) this.arm();
+  }
+
+  remove(request: HeldRequest): void {
+    if (!request.waiting) return;
+    request.waiting = false;
+    const { waitPrev: prev, waitNext: next } = request;
+    if (prev === undefined) this.first = next;
+    else prev.waitNext = next;
+    if (next === undefined) this.last = prev;
+    else next.waitPrev = prev;
+    request.waitPrev = request.waitNext = undefined;
+  }
+
+  private arm(): void {
+    const first = this.first;
+    if (first === undefined) return;
+    this.timer = unrefTimer(this.clock.setTimeout(this.expire, Math.max(0, first.waitUntil - this.clock.now())));
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = this.clock.now();
+    while (this.first !== undefined && this.first.waitUntil <= now) {
+      const request = this.first;
+      this.remove(request);
+      request.opSettled();
+    }
+    this.arm();
+  };
 }
 
 // An omitted body is replayed empty: a Content-Type would announce content that is not there.
@@ -541,6 +669,8 @@ function replay(res: Response, stored: StoredHttpResponse): void {
   if (stored.bodyOmitted) {
     res.setHeader('Idempotent-Body-Omitted', 'true');
     res.end();
+  } else if (stored.encoding === 'utf8') {
+    res.end(stored.body, 'utf8');
   } else {
     res.end(Buffer.from(stored.body, 'base64'));
   }
@@ -554,7 +684,8 @@ function asStoredResponse(value: unknown): StoredHttpResponse | undefined {
     typeof v.status !== 'number' ||
     typeof v.body !== 'string' ||
     typeof v.headers !== 'object' ||
-    v.headers === null
+    v.headers === null ||
+    (v.encoding !== undefined && v.encoding !== 'utf8' && v.encoding !== 'base64')
   ) {
     return undefined;
   }
@@ -588,27 +719,31 @@ function nodeSha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The response methods the middleware wraps to capture what the handler sends. */
-interface ResponseHooks {
-  writeHead(this: Response, ...args: unknown[]): unknown;
-  write(this: Response, ...args: unknown[]): unknown;
-  end(this: Response, ...args: unknown[]): unknown;
-}
-
-const hooksByResponse = new WeakMap<object, ResponseHooks>();
-const hookedPrototypes = new WeakMap<object, object>();
 const HOOKED = ['writeHead', 'write', 'end'] as const;
+const hookedPrototypes = new WeakMap<object, object>();
 
 /**
- * Puts `hooks` in front of a response's writeHead/write/end. Rather than adding three own
- * properties to every response (costly on objects whose prototype Express has swapped), the
- * response gets a cached prototype, derived from its own, whose methods look the hooks up per
- * response. A response that already has its own write/end (another middleware wrapped them) gets
- * own properties, as before.
+ * Puts the held request's hooks in front of a response's writeHead/write/end. Rather than adding
+ * three own properties to every response (costly on objects whose prototype Express has swapped),
+ * the response gets a cached prototype, derived from its own, whose methods find the held request
+ * through `res.req`. A response that already has its own write/end (another middleware wrapped
+ * them) gets own properties instead.
  */
-function installHooks(res: Response, hooks: ResponseHooks): void {
+function installHooks(res: Response, request: HeldRequest): void {
+  const target = res as unknown as Record<string, unknown>;
   if (HOOKED.some((name) => Object.prototype.hasOwnProperty.call(res, name))) {
-    for (const name of HOOKED) (res as unknown as Record<string, unknown>)[name] = hooks[name];
+    target.writeHead = function writeHead() {
+      // eslint-disable-next-line prefer-rest-params
+      return request.writeHead(arguments);
+    };
+    target.write = function write() {
+      // eslint-disable-next-line prefer-rest-params
+      return request.write(arguments);
+    };
+    target.end = function end() {
+      // eslint-disable-next-line prefer-rest-params
+      return request.end(arguments);
+    };
     return;
   }
   const proto = Object.getPrototypeOf(res) as Record<string, (...args: unknown[]) => unknown>;
@@ -619,16 +754,16 @@ function installHooks(res: Response, hooks: ResponseHooks): void {
       methods[name] = {
         configurable: true,
         writable: true,
-        value: function (this: Response, ...args: unknown[]) {
-          const own = hooksByResponse.get(this);
-          return own ? own[name].apply(this, args) : proto[name]!.apply(this, args);
+        value: function (this: Response) {
+          const own = held.get(this.req);
+          // eslint-disable-next-line prefer-rest-params
+          return own !== undefined && own.res === this ? own[name](arguments) : proto[name]!.apply(this, arguments as unknown as unknown[]);
         },
       };
     }
     derived = Object.create(proto, methods) as object;
     hookedPrototypes.set(proto, derived);
   }
-  hooksByResponse.set(res, hooks);
   Object.setPrototypeOf(res, derived);
 }
 

@@ -1,6 +1,6 @@
 import { type Clock, realClock } from '../clock/clock.js';
 import { IdempotencyError, isIdempotencyError } from '../errors/errors.js';
-import type { IdempotencyStore } from './store.js';
+import type { IdempotencyClaim, IdempotencyStore } from './store.js';
 
 /** Options of {@link IdempotencyGuard}. */
 export interface IdempotencyGuardOptions {
@@ -109,7 +109,12 @@ export class IdempotencyGuard {
     const deadline = this.concurrent === 'wait' ? this.clock.now() + this.waitTimeoutMs : 0;
     let pause = this.pollIntervalMs;
     for (;;) {
-      const claim = await this.ask(() => this.store.claim({ key, fingerprint, leaseMs: this.leaseMs, ttlMs: this.ttlMs }));
+      let claim: IdempotencyClaim;
+      try {
+        claim = await this.store.claim({ key, fingerprint, leaseMs: this.leaseMs, ttlMs: this.ttlMs });
+      } catch (error) {
+        throw storeFailure(error);
+      }
       switch (claim.status) {
         case 'acquired':
           return { kind: 'execute', lease: this.lease(key, claim.leaseId, claim.takeover) };
@@ -173,24 +178,33 @@ export class IdempotencyGuard {
   }
 
   private lease(key: string, leaseId: string, takeover: boolean): IdempotencyLease {
+    const store = this.store;
+    const ttlMs = this.ttlMs;
     return {
       key,
       leaseId,
       takeover,
-      complete: (result) => this.ask(() => this.store.complete(key, leaseId, result, this.ttlMs)),
-      release: () => this.ask(() => this.store.release(key, leaseId)),
+      complete: async (result) => {
+        try {
+          return await store.complete(key, leaseId, result, ttlMs);
+        } catch (error) {
+          throw storeFailure(error);
+        }
+      },
+      release: async () => {
+        try {
+          return await store.release(key, leaseId);
+        } catch (error) {
+          throw storeFailure(error);
+        }
+      },
     };
   }
+}
 
-  /** Calls the store; anything but an IdempotencyError from it becomes STORE_UNAVAILABLE. */
-  private async ask<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (isIdempotencyError(error)) throw error;
-      throw new IdempotencyError('STORE_UNAVAILABLE', undefined, { cause: error });
-    }
-  }
+/** What a store call's failure becomes: anything but an IdempotencyError is STORE_UNAVAILABLE. */
+function storeFailure(error: unknown): IdempotencyError {
+  return isIdempotencyError(error) ? error : new IdempotencyError('STORE_UNAVAILABLE', undefined, { cause: error });
 }
 
 function sleep(clock: Clock, ms: number): Promise<void> {

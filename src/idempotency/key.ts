@@ -47,7 +47,10 @@ export function parseIdempotencyKey(
   const maxLength = options.maxLength ?? 255;
   // Only spaces and tabs are optional whitespace around a header value (RFC 9110); String#trim
   // would also strip control and non-ASCII characters (\v, \f, NBSP, BOM...) that make a key malformed.
-  const text = value.replace(/^[ \t]+|[ \t]+$/g, '');
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  // Replaced only when there is whitespace to strip: the common key has none.
+  const text = first === 32 || first === 9 || last === 32 || last === 9 ? value.replace(/^[ \t]+|[ \t]+$/g, '') : value;
   if (text === '') throw invalid('the Idempotency-Key is empty');
   let key: string;
   if (text.startsWith('"')) {

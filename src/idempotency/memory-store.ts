@@ -150,16 +150,16 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return record;
   }
 
+  private newLeaseId(): string {
+    return this.leasePrefix + (++this.leaseCounter).toString(36);
+  }
+
   /**
    * Looks at up to `limit` records, carrying on from where the last sweep stopped and wrapping
    * around, and removes the expired ones. A live record does not stop it: records with different
    * TTLs (or a claim that never completed) are not in expiry order, and an expired record behind a
    * live one must go too. A Map iterator stays valid across deletes and sees entries added later.
    */
-  private newLeaseId(): string {
-    return this.leasePrefix + (++this.leaseCounter).toString(36);
-  }
-
   private sweep(now: number, limit: number): void {
     const count = Math.min(limit, this.records.size);
     for (let looked = 0; looked < count; looked++) {
