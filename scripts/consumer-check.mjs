@@ -323,6 +323,63 @@ async function exercise(label, store) {
   }
 }
 
+async function until(cond, label) {
+  for (let i = 0; !cond(); i++) {
+    if (i > 400) throw new Error('timed out waiting for ' + label);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// The realtime bus: an Express SSE endpoint and a Node SseTransport client over HTTP, and (with
+// Redis) two "instances" on RedisTransport. Every subscriber sees each event once.
+async function realtime(redisClient) {
+  const bus = new core.InMemoryTransport();
+  const a = new core.RealtimeSyncService({ transport: bus });
+  const b = new core.RealtimeSyncService({ transport: bus });
+  const seenB = [];
+  b.subscribe('orders', (e) => seenB.push(e.eventId));
+  const published = a.publish('orders', { id: 1, version: 1 });
+  assert(seenB.length === 1 && seenB[0] === published.eventId, 'in-memory bus delivers once');
+  assert(a.getLatest('orders', 1).version === 1, 'getLatest');
+
+  const server = new core.RealtimeSyncService();
+  const events = realtimeSse(server, { heartbeatMs: 1000 });
+  const app = express();
+  app.get('/events', events);
+  const http_ = await serve(app);
+  const client = new core.RealtimeSyncService({ transport: new core.SseTransport(http_.url + '/events', { reconnectDelayMs: 50 }) });
+  const got = [];
+  client.subscribe('orders', (e) => got.push(e.id));
+  try {
+    await until(() => client.status === 'connected', 'SSE connected');
+    for (let i = 1; i <= 5; i++) server.publish('orders', { id: i, version: i });
+    await until(() => got.length === 5, 'SSE events');
+    assert(got.join() === '1,2,3,4,5', 'SSE order ' + got.join());
+  } finally {
+    await client.destroy();
+    events.close();
+    await http_.close();
+  }
+
+  if (!redisClient) return;
+  const one = new core.RealtimeSyncService({ transport: new RedisTransport(redisClient, { prefix: 'consumer:rt:' }) });
+  const two = new core.RealtimeSyncService({ transport: new RedisTransport(redisClient, { prefix: 'consumer:rt:' }) });
+  const onOne = [];
+  const onTwo = [];
+  one.subscribe('orders', (e) => onOne.push(e.eventId));
+  two.subscribe('orders', (e) => onTwo.push(e.eventId));
+  try {
+    await until(() => one.status === 'connected' && two.status === 'connected', 'Redis transports connected');
+    const sent = one.publish('orders', { id: 9, version: 1 });
+    await until(() => onTwo.length === 1, 'event over Redis');
+    await new Promise((r) => setTimeout(r, 100));
+    assert(onOne.length === 1 && onOne[0] === sent.eventId && onTwo[0] === sent.eventId, 'Redis: each event once on both');
+  } finally {
+    await one.destroy();
+    await two.destroy();
+  }
+}
+
 async function freePort() {
   const srv = net.createServer();
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
@@ -333,7 +390,7 @@ async function freePort() {
 
 async function main() {
   await exercise('memory store', undefined);
-  if (!process.env.REDIS_SERVER) { console.log('adapters ok (no redis-server)'); return; }
+  if (!process.env.REDIS_SERVER) { await realtime(undefined); console.log('adapters ok (no redis-server)'); return; }
   const port = await freePort();
   const child = spawn(process.env.REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   // Wait until the server accepts connections, then connect the client once.
@@ -349,6 +406,7 @@ async function main() {
   const client = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 1 });
   try {
     await exercise('redis store', new RedisIdempotencyStore(client, { prefix: 'consumer:' }));
+    await realtime(client);
   } finally {
     client.disconnect();
     child.kill('SIGKILL');
@@ -360,8 +418,8 @@ main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); }
 `;
 
 const esmAdapterConsumer = adapterScenario(`import * as core from 'closed-loop';
-import { createIdempotencyMiddleware } from 'closed-loop/express';
-import { RedisIdempotencyStore } from 'closed-loop/redis';
+import { createIdempotencyMiddleware, realtimeSse } from 'closed-loop/express';
+import { RedisIdempotencyStore, RedisTransport } from 'closed-loop/redis';
 import express from 'express';
 import Redis from 'ioredis';
 import { createRequire } from 'node:module';
@@ -369,8 +427,8 @@ const require_ = createRequire(import.meta.url);`);
 
 const cjsAdapterConsumer = adapterScenario(`'use strict';
 const core = require('closed-loop');
-const { createIdempotencyMiddleware } = require('closed-loop/express');
-const { RedisIdempotencyStore } = require('closed-loop/redis');
+const { createIdempotencyMiddleware, realtimeSse } = require('closed-loop/express');
+const { RedisIdempotencyStore, RedisTransport } = require('closed-loop/redis');
 const express = require('express');
 const Redis = require('ioredis');
 const require_ = require;`);
@@ -551,8 +609,8 @@ function checks(tmp) {
   writeFileSync(join(app, 'adapters-cjs.cjs'), cjsAdapterConsumer);
   const env = redisServer ? { REDIS_SERVER: redisServer } : {};
   const withRedis = redisServer ? ' and a real redis-server' : ' (no redis-server here)';
-  check(`ESM: closed-loop/express + closed-loop/redis over HTTP${withRedis}`, process.execPath, ['adapters-esm.mjs'], app, { timeoutMs: 60_000, env });
-  check(`CJS: closed-loop/express + closed-loop/redis over HTTP${withRedis}`, process.execPath, ['adapters-cjs.cjs'], app, { timeoutMs: 60_000, env });
+  check(`ESM: closed-loop/express + closed-loop/redis (idempotency, SSE, pub/sub) over HTTP${withRedis}`, process.execPath, ['adapters-esm.mjs'], app, { timeoutMs: 60_000, env });
+  check(`CJS: closed-loop/express + closed-loop/redis (idempotency, SSE, pub/sub) over HTTP${withRedis}`, process.execPath, ['adapters-cjs.cjs'], app, { timeoutMs: 60_000, env });
 }
 
 main();

@@ -80,6 +80,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       state: 'in_progress',
       leaseId,
       leaseExpiresAt: now + request.leaseMs,
+      // Present from the start, so completing the record in place keeps its shape.
+      result: undefined,
       expiresAt,
     });
     this.earliestExpiry = Math.min(this.earliestExpiry, expiresAt);
@@ -91,15 +93,15 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const now = this.clock.now();
     const record = this.live(key, now);
     if (!record || record.state !== 'in_progress' || record.leaseId !== leaseId) return false;
-    // Re-inserted so the map stays in (roughly) expiry order for the sweep.
+    // Completed in place (no new object per request), and re-inserted so the map stays in
+    // (roughly) expiry order for the sweep.
+    record.state = 'completed';
+    record.result = result;
+    record.leaseId = undefined;
+    record.leaseExpiresAt = undefined;
+    record.expiresAt = now + ttlMs;
     this.records.delete(key);
-    this.records.set(key, {
-      key,
-      fingerprint: record.fingerprint,
-      state: 'completed',
-      result,
-      expiresAt: now + ttlMs,
-    });
+    this.records.set(key, record);
     this.earliestExpiry = Math.min(this.earliestExpiry, now + ttlMs);
     return true;
   }
@@ -115,7 +117,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   /** {@inheritDoc IdempotencyStore.get} */
   async get(key: string): Promise<IdempotencyRecord | undefined> {
     const record = this.live(key, this.clock.now());
-    return record ? { ...record } : undefined;
+    if (!record) return undefined;
+    const { leaseId, leaseExpiresAt, result, ...rest } = record;
+    return record.state === 'completed' ? { ...rest, result } : { ...rest, leaseId, leaseExpiresAt };
   }
 
   /** {@inheritDoc IdempotencyStore.clear} */
