@@ -38,7 +38,7 @@ export default defineConfig({
       {
         resolve,
         // Pre-bundled up front: a dependency discovered mid-run makes Vite reload the page.
-        optimizeDeps: { include: ['fast-check', 'uuid'] },
+        optimizeDeps: { include: ['fast-check', 'uuid', 'idb'] },
         test: {
           name: 'browser',
           // The core must run in browsers: its retry, breaker and clock tests run in real Chromium too.
@@ -49,6 +49,9 @@ export default defineConfig({
             'test/clock/**/*.test.ts',
             'test/idempotency/**/*.test.ts',
             'test/realtime/**/*.test.ts',
+            'test/queue/**/*.test.ts',
+            // One level only: test/client/http/ starts Express servers.
+            'test/client/*.test.ts',
             'test/**/*.browser.test.ts',
           ],
           // Node-only: it starts an HTTP server of its own (the browser's SSE test gets one from globalSetup).

@@ -1,6 +1,7 @@
 /**
- * closed-loop core: retry with backoff, circuit breaker, idempotency, the realtime bus, errors and the
- * clock. Framework-free; runs in Node >= 20.19, browsers and workers.
+ * closed-loop core: the sync client, the offline queue, retry with backoff, circuit breaker,
+ * idempotency, the realtime bus, errors and the clock. Framework-free; runs in Node >= 20.19,
+ * browsers and workers.
  *
  * @packageDocumentation
  */
@@ -86,3 +87,62 @@ export type {
 } from './realtime/types.js';
 export { SseTransport } from './realtime/sse-transport.js';
 export type { SseTransportHeaders, SseTransportOptions } from './realtime/sse-transport.js';
+
+export { createSyncClient, SYNC_REQUEST_ITEM_TYPE } from './client/sync-client.js';
+export type { SyncClient, SyncGetOptions } from './client/sync-client.js';
+export { SyncMutation } from './client/mutation.js';
+export type {
+  SyncMutationListener,
+  SyncMutationOptions,
+  SyncMutationSend,
+  SyncMutationState,
+  SyncMutationStatus,
+} from './client/mutation.js';
+export { RetryBudget } from './client/retry-budget.js';
+export type { RetryBudgetOptions, RetryBudgetStats } from './client/retry-budget.js';
+export type {
+  LoadBalancing,
+  QueuedRequest,
+  SyncClientOptions,
+  SyncClientQueue,
+  SyncHeaders,
+  SyncHeadersOption,
+  SyncMethod,
+  SyncQueueItem,
+  SyncRequestOptions,
+  SyncResponse,
+  SyncServerInfo,
+} from './client/options.js';
+
+export { OfflineQueue } from './queue/offline-queue.js';
+export type {
+  AutoSyncOptions,
+  OfflineQueueEvents,
+  OfflineQueueOptions,
+  ProcessOptions,
+  ProcessResult,
+  QueueAddOptions,
+  QueueHandler,
+  QueueHandlerContext,
+  QueueState,
+  QueueStats,
+} from './queue/offline-queue.js';
+export { MemoryQueueStorage } from './queue/memory-storage.js';
+export { LocalStorageQueueStorage } from './queue/local-storage.js';
+export type { LocalStorageQueueStorageOptions, WebStorage } from './queue/local-storage.js';
+export { IndexedDBQueueStorage } from './queue/indexeddb-storage.js';
+export type {
+  DeadLetter,
+  DeadLetterReason,
+  QueueErrorInfo,
+  QueueItem,
+  QueueItemState,
+  QueuePutOptions,
+  QueueRecord,
+  QueueStorage,
+  StoredEntry,
+} from './queue/storage.js';
+export { InProcessLock, StorageLeaseLock } from './queue/lock.js';
+export type { LeaseStore, QueueLock, QueueLockOptions, StorageLeaseLockOptions } from './queue/lock.js';
+export { QueueStorageError, isQueueStorageError } from './queue/errors.js';
+export type { QueueStorageErrorCode } from './queue/errors.js';

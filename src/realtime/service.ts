@@ -124,7 +124,7 @@ interface CacheEntry {
   next: CacheEntry | undefined;
 }
 
-const EMPTY: readonly Subscriber[] = Object.freeze([]);
+const EMPTY: readonly Subscriber[] = /* @__PURE__ */ Object.freeze([]);
 const STATUSES: ReadonlySet<string> = new Set(['connecting', 'connected', 'reconnecting', 'resynced', 'closed']);
 const TYPES: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'BROADCAST']);
 // '000'..'999', the low three digits of generated event ids; made by the first service, not at import.

@@ -1,0 +1,197 @@
+import { isOfflineQueuedError } from '../errors/errors.js';
+import { createIdempotencyKey } from '../idempotency/key.js';
+import type { RetryOptions } from '../retry/options.js';
+import type { SyncHeaders, SyncRequestOptions, SyncResponse } from './options.js';
+
+/** Options of {@link SyncClient.mutation}, applied to every `mutate`. */
+export interface SyncMutationOptions {
+  /** Headers of every call, on top of the client's. */
+  headers?: SyncHeaders;
+  /** Retry options merged over the client's, or `false` for a single attempt. */
+  retry?: RetryOptions | false;
+  /** Queue the mutation when no server can be reached (needs the client's `offlineQueue`). */
+  queueWhenOffline?: boolean;
+}
+
+/** Where a {@link SyncMutation} is. */
+export type SyncMutationStatus = 'idle' | 'pending' | 'queued' | 'success' | 'error';
+
+/** What {@link SyncMutation.getState} returns: a new object on every change, the same one until then. */
+export interface SyncMutationState<TData = unknown> {
+  /** `idle` → `pending` → `success` | `error` | `queued` (→ `success` | `error` on delivery). */
+  readonly status: SyncMutationStatus;
+  /** The attempt running, or the one that settled it; 0 before the first. */
+  readonly attempt: number;
+  /** The most attempts the call may make. */
+  readonly maxAttempts: number;
+  /** The response body of the last success. */
+  readonly data: TData | undefined;
+  /** The error of the last failure. */
+  readonly error: unknown;
+  /** The key of the current mutation: the same on its every retry and its offline delivery. */
+  readonly idempotencyKey: string | undefined;
+}
+
+/** A listener of {@link SyncMutation.subscribe}. */
+export type SyncMutationListener<TData = unknown> = (state: SyncMutationState<TData>) => void;
+
+/** How a mutation sends: the client's request, bound to a method and a path. */
+export type SyncMutationSend<TData, TVars> = (
+  vars: TVars,
+  options: SyncRequestOptions,
+) => Promise<SyncResponse<TData>>;
+
+const noop = (): void => {};
+
+/**
+ * A framework-free observer of one mutation endpoint, for a UI to render: `mutate(vars)` sends,
+ * `subscribe(listener)` hears every change, `getState()` reads the current state (the same object
+ * until it changes, as `useSyncExternalStore` needs). Made by {@link SyncClient.mutation}.
+ *
+ * @example
+ * ```ts
+ * const save = client.mutation('POST', '/todos')
+ * const stop = save.subscribe(({ status, attempt, maxAttempts }) => render(status, attempt, maxAttempts))
+ * button.onclick = () => save.mutate({ title: input.value }) // a second click while pending sends nothing
+ * ```
+ */
+export class SyncMutation<TData = unknown, TVars = unknown> {
+  private state: SyncMutationState<TData>;
+  private listeners: Array<SyncMutationListener<TData>> = [];
+  private pending: Promise<SyncResponse<TData>> | undefined;
+  /** Bumped by every mutate and reset: outcomes of an older generation change nothing. */
+  private generation = 0;
+  private readonly requestOptions: SyncRequestOptions;
+
+  /**
+   * @param send - sends one mutation (the client's request for a method and path)
+   * @param maxAttempts - the most attempts a call makes, shown before the first attempt starts
+   * @param options - headers, retry and offline queueing for every `mutate`
+   */
+  constructor(
+    private readonly send: SyncMutationSend<TData, TVars>,
+    private readonly maxAttempts: number,
+    options: SyncMutationOptions = {},
+  ) {
+    this.requestOptions = {};
+    if (options.headers !== undefined) this.requestOptions.headers = options.headers;
+    if (options.retry !== undefined) this.requestOptions.retry = options.retry;
+    if (options.queueWhenOffline !== undefined) this.requestOptions.queueWhenOffline = options.queueWhenOffline;
+    this.state = idleState(maxAttempts);
+  }
+
+  /**
+   * Sends `vars` as the request body with a fresh idempotency key. While a mutation is pending this
+   * sends nothing and returns the pending promise (a double click is one mutation). The promise
+   * rejects like `client.request` (an `OfflineQueuedError` when queued); the state reflects the
+   * outcome either way, so a UI may ignore the promise.
+   *
+   * @param vars - the request body
+   * @returns the response
+   */
+  mutate(vars: TVars): Promise<SyncResponse<TData>> {
+    if (this.pending !== undefined) return this.pending;
+    const generation = ++this.generation;
+    const key = createIdempotencyKey();
+    this.set({ status: 'pending', attempt: 0, maxAttempts: this.maxAttempts, data: undefined, error: undefined, idempotencyKey: key });
+    const current = (): boolean => generation === this.generation;
+    const promise = this.send(vars, {
+      ...this.requestOptions,
+      idempotencyKey: key,
+      onAttempt: (attempt, maxAttempts) => {
+        if (current()) this.set({ ...this.state, attempt, maxAttempts });
+      },
+    }).then(
+      (response) => {
+        if (current()) this.succeed(response);
+        return response;
+      },
+      (error: unknown) => {
+        if (current()) {
+          if (isOfflineQueuedError(error)) {
+            this.set({ ...this.state, status: 'queued', error: undefined });
+            (error.delivery as Promise<SyncResponse<TData>>).then(
+              (response) => {
+                if (current()) this.succeed(response);
+              },
+              (reason: unknown) => {
+                if (current()) this.set({ ...this.state, status: 'error', error: reason });
+              },
+            );
+          } else {
+            this.set({ ...this.state, status: 'error', error });
+          }
+        }
+        throw error;
+      },
+    );
+    // The state carries the outcome: a caller that ignores the promise gets no unhandled rejection.
+    promise.catch(noop);
+    this.pending = promise;
+    const clear = (): void => {
+      if (this.pending === promise) this.pending = undefined;
+    };
+    promise.then(clear, clear);
+    return promise;
+  }
+
+  /**
+   * Back to `idle`. A mutation still in flight keeps going (it may already have reached the
+   * server), but its outcome no longer changes the state, and `mutate` may send a new one.
+   */
+  reset(): void {
+    this.generation++;
+    this.pending = undefined;
+    if (this.state.status !== 'idle') this.set(idleState(this.maxAttempts));
+  }
+
+  /**
+   * Calls `listener` with the new state on every change.
+   *
+   * @param listener - receives the state
+   * @returns a function that unsubscribes (calling it twice is harmless)
+   */
+  subscribe(listener: SyncMutationListener<TData>): () => void {
+    if (typeof listener !== 'function') throw new TypeError('closed-loop: subscribe needs a function');
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** The current state: the same object until the state changes. */
+  getState(): SyncMutationState<TData> {
+    return this.state;
+  }
+
+  private succeed(response: SyncResponse<TData>): void {
+    this.set({ ...this.state, status: 'success', data: response.data, error: undefined });
+  }
+
+  private set(state: SyncMutationState<TData>): void {
+    this.state = state;
+    // A copy-on-write array: a listener that unsubscribes (or subscribes) during the loop is safe.
+    for (const listener of this.listeners) {
+      try {
+        listener(state);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
+  }
+}
+
+function idleState<TData>(maxAttempts: number): SyncMutationState<TData> {
+  return { status: 'idle', attempt: 0, maxAttempts, data: undefined, error: undefined, idempotencyKey: undefined };
+}
+
+function reportListenerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+  if (typeof report === 'function') {
+    report(error);
+    return;
+  }
+  queueMicrotask(() => {
+    throw error;
+  });
+}
