@@ -9,7 +9,9 @@
 // started for every case in every round, so every round measures the same thing (an empty store
 // that fills while the load runs) and no case carries state from an earlier round.
 //
-// Rounds are interleaved: each round runs every case once, in a fresh (seeded) order. Per case and
+// Rounds are interleaved: each round runs every case once, in a fresh (seeded) order, with the bare
+// baseline before the first case and again after every case; a ratio against bare uses the bare
+// runs on either side of the case, and the verdict is the median of the rounds' ratios. Per case and
 // round: start the child, check it over HTTP (status, body, replay header, handler runs), warm it up
 // (not recorded), then measure for a fixed duration with a fixed number of connections. Every
 // request carries an `Idempotency-Key` header made by `crypto.randomUUID()` in autocannon's
@@ -96,16 +98,29 @@ async function main() {
   const problems = new Map(cases.map((c) => [c.id, []]));
   const random = mulberry32(0x1de4);
   try {
+    // The baseline runs before the first case of a round and again after every case, so each case
+    // is compared with the mean of the bare runs just before and just after it (machine speed
+    // drifts; a sandwich cancels a linear drift).
+    const baseline = cases.find((c) => c.id === 'bare');
+    const others = cases.filter((c) => c !== baseline);
+    const measure = async (c, round) => {
+      const sample = await runCase(c, { autocannon, redis, DURATION, WARMUP, CONNECTIONS, prof: PROF === c.id, round });
+      samples.get(c.id).push(sample);
+      problems.get(c.id).push(...sample.problems.map((p) => `round ${round + 1}: ${p}`));
+      if (VERBOSE) {
+        console.error(
+          `round ${round + 1} ${c.id}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuPerRequest.toFixed(0)} µs CPU/req, handler runs ${sample.runs}, store ${sample.storeSize ?? '?'}${sample.problems.length ? `, ${sample.problems.join('; ')}` : ''}`,
+        );
+      }
+      return sample;
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const c of shuffled(cases, random)) {
-        const sample = await runCase(c, { autocannon, redis, DURATION, WARMUP, CONNECTIONS, prof: PROF === c.id, round });
-        samples.get(c.id).push(sample);
-        if (VERBOSE) {
-          console.error(
-            `round ${round + 1} ${c.id}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ${sample.cpuPerRequest.toFixed(0)} µs CPU/req, handler runs ${sample.runs}, store ${sample.storeSize ?? '?'}${sample.problems.length ? `, ${sample.problems.join('; ')}` : ''}`,
-          );
-        }
-        problems.get(c.id).push(...sample.problems.map((p) => `round ${round + 1}: ${p}`));
+      let before = await measure(baseline, round);
+      for (const c of shuffled(others, random)) {
+        const sample = await measure(c, round);
+        const after = await measure(baseline, round);
+        sample.baselineRps = (before.rps + after.rps) / 2;
+        before = after;
       }
     }
   } finally {
@@ -289,6 +304,7 @@ function printReport({ cases, samples, problems, notes, elapsedS, ROUNDS, DURATI
       non2xx: sum(s.map((x) => x.non2xx)),
       errors: sum(s.map((x) => x.errors)),
       valid: problems.get(c.id).length === 0,
+      samples: s,
     };
     results.set(c.id, r);
     rows.push([
@@ -312,25 +328,31 @@ function printReport({ cases, samples, problems, notes, elapsedS, ROUNDS, DURATI
   }
 
   console.log('');
-  console.log('Throughput ratios (higher is better):');
-  const ratioRows = [['ratio', 'value', 'target', 'result']];
+  console.log('Throughput ratios (higher is better): per round, against the bare runs just before and after; median over rounds');
+  const ratioRows = [['ratio', 'value', 'rounds min–max', 'target', 'result']];
   for (const t of targets) {
     ratioRows.push([t.label, ...ratioCells(results, t, `>= ${t.min}`, (v) => (v >= t.min ? 'PASS' : 'MISS'))]);
   }
   for (const t of informational) {
     ratioRows.push([t.label, ...ratioCells(results, t, '—', () => 'info')]);
   }
-  printTable(ratioRows, [false, true, true, false]);
+  printTable(ratioRows, [false, true, true, true, false]);
   console.log('');
 }
 
+// The ratio of two cases is taken within each round (against the bare runs just before and after
+// the case, or the other case's run in the same round) and the median over rounds is the figure: the speed of a shared VM drifts by tens of percent from one
+// minute to the next, and a ratio of per-case medians taken from different minutes moves with it.
 function ratioCells(results, { num, den }, target, verdict) {
   const a = results.get(num);
   const b = results.get(den);
-  if (!a || !b) return ['—', target, 'skipped'];
-  if (!a.valid || !b.valid) return ['—', target, 'INVALID'];
-  const v = a.rps / b.rps;
-  return [v.toFixed(3), target, verdict(v)];
+  if (!a || !b) return ['—', '', target, 'skipped'];
+  if (!a.valid || !b.valid) return ['—', '', target, 'INVALID'];
+  // Against the baseline: each sample's own sandwich of bare runs. Between two other cases: the
+  // samples of the same round.
+  const perRound = a.samples.map((x, i) => x.rps / (den === 'bare' ? x.baselineRps : b.samples[i].rps));
+  const v = median(perRound);
+  return [v.toFixed(3), `${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}`, target, verdict(v)];
 }
 
 // =============================================================================================
