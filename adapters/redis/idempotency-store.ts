@@ -10,6 +10,7 @@ import {
   type IdempotencyStoreStats,
   realClock,
 } from 'closed-loop';
+import { withCommandTimeout } from './command-timeout.js';
 
 /** Options of {@link RedisIdempotencyStore}. */
 export interface RedisIdempotencyStoreOptions {
@@ -352,40 +353,13 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    * answer (the timer is cleared) or the timer (the late answer, or its rejection, is swallowed).
    */
   private run<T>(what: string, call: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      let pending: Promise<T>;
-      try {
-        pending = Promise.resolve(call());
-      } catch (error) {
-        reject(unavailable(what, error));
-        return;
-      }
-      const timer = this.clock.setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        reject(
-          new IdempotencyError(
-            'STORE_UNAVAILABLE',
-            `Redis did not answer the idempotency ${what} within ${this.commandTimeoutMs} ms`,
-          ),
-        );
-      }, this.commandTimeoutMs);
-      pending.then(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          reject(unavailable(what, error));
-        },
-      );
-    });
+    return withCommandTimeout(
+      this.clock,
+      this.commandTimeoutMs,
+      call,
+      () => new IdempotencyError('STORE_UNAVAILABLE', `Redis did not answer the idempotency ${what} within ${this.commandTimeoutMs} ms`),
+      (error) => unavailable(what, error),
+    );
   }
 }
 

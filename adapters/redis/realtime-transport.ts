@@ -10,6 +10,7 @@ import {
   TimeoutError,
   unrefTimer,
 } from 'closed-loop';
+import { withCommandTimeout } from './command-timeout.js';
 
 /** Options of {@link RedisTransport}. */
 export interface RedisTransportOptions {
@@ -480,37 +481,15 @@ export class RedisTransport implements RealtimeTransport {
    * The timer is unref'd: a publish nobody awaits must not hold the process open.
    */
   private withTimeout<T>(what: string, call: () => Promise<T>, wrap: (error: unknown) => Error): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      let pending: Promise<T>;
-      try {
-        pending = Promise.resolve(call());
-      } catch (error) {
-        reject(wrap(error));
-        return;
-      }
-      const timer = unrefTimer(
-        this.clock.setTimeout(() => {
-          if (settled) return;
-          settled = true;
-          reject(new TimeoutError(this.commandTimeoutMs, `closed-loop: Redis did not answer ${what} within ${this.commandTimeoutMs} ms`));
-        }, this.commandTimeoutMs),
-      );
-      pending.then(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          reject(wrap(error));
-        },
-      );
-    });
+    const ms = this.commandTimeoutMs;
+    return withCommandTimeout(
+      this.clock,
+      ms,
+      call,
+      () => new TimeoutError(ms, `closed-loop: Redis did not answer ${what} within ${ms} ms`),
+      wrap,
+      true,
+    );
   }
 }
 

@@ -8,6 +8,7 @@ import type {
   CircuitBreakerSnapshot,
 } from './options.js';
 import { RollingWindow } from './rolling-window.js';
+import { reportUncaught } from '../internal/report-uncaught.js';
 
 const STATES: ReadonlySet<string> = new Set(['CLOSED', 'OPEN', 'HALF_OPEN']);
 
@@ -304,7 +305,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     try {
       (this.emit as (event: E, ...args: Parameters<CircuitBreakerEvents[E]>) => boolean)(event, ...args);
     } catch (error) {
-      reportListenerError(error);
+      reportUncaught(error);
     }
   }
 
@@ -328,16 +329,6 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   }
 }
 
-function reportListenerError(error: unknown): void {
-  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
-  if (typeof report === 'function') {
-    report(error);
-    return;
-  }
-  queueMicrotask(() => {
-    throw error;
-  });
-}
 
 interface Settlers {
   period: number;

@@ -2,6 +2,7 @@ import { isOfflineQueuedError } from '../errors/errors.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
 import type { RetryOptions } from '../retry/options.js';
 import type { SyncHeaders, SyncRequestOptions, SyncResponse } from './options.js';
+import { reportUncaught } from '../internal/report-uncaught.js';
 
 /** Options of {@link SyncClient.mutation}, applied to every `mutate`. */
 export interface SyncMutationOptions {
@@ -175,7 +176,7 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
       try {
         listener(state);
       } catch (error) {
-        reportListenerError(error);
+        reportUncaught(error);
       }
     }
   }
@@ -185,13 +186,3 @@ function idleState<TData>(maxAttempts: number): SyncMutationState<TData> {
   return { status: 'idle', attempt: 0, maxAttempts, data: undefined, error: undefined, idempotencyKey: undefined };
 }
 
-function reportListenerError(error: unknown): void {
-  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
-  if (typeof report === 'function') {
-    report(error);
-    return;
-  }
-  queueMicrotask(() => {
-    throw error;
-  });
-}

@@ -25,6 +25,7 @@ import {
   type QueueStorage,
   type StoredEntry,
 } from './storage.js';
+import { reportUncaught } from '../internal/report-uncaught.js';
 
 /** What a handler receives besides the item. */
 export interface QueueHandlerContext {
@@ -1164,13 +1165,3 @@ function isOffline(): boolean {
 
 function noop(): void {}
 
-function reportUncaught(error: unknown): void {
-  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
-  if (typeof report === 'function') {
-    report(error);
-    return;
-  }
-  queueMicrotask(() => {
-    throw error;
-  });
-}

@@ -10,6 +10,7 @@ import type {
   RealtimeTransportListener,
   RecordId,
 } from './types.js';
+import { reportUncaught } from '../internal/report-uncaught.js';
 
 /** Options of {@link RealtimeSyncService}. */
 export interface RealtimeSyncServiceOptions {
@@ -1010,13 +1011,3 @@ function without<T>(list: readonly T[], item: T): readonly T[] {
   return [...list.slice(0, index), ...list.slice(index + 1)];
 }
 
-function reportUncaught(error: unknown): void {
-  const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
-  if (typeof report === 'function') {
-    report(error);
-    return;
-  }
-  queueMicrotask(() => {
-    throw error;
-  });
-}
