@@ -348,23 +348,7 @@ export class OfflineQueue<P = unknown> {
     if (options.type !== undefined && (typeof options.type !== 'string' || options.type === '')) {
       throw new TypeError('closed-loop: OfflineQueue.add: `type` must be a non-empty string');
     }
-    const record: QueueItem<P> = {
-      id: createIdempotencyKey(),
-      payload,
-      ...(options.type !== undefined ? { type: options.type } : {}),
-      priority,
-      idempotencyKey: key ?? createIdempotencyKey(),
-      attempts: 0,
-      failures: 0,
-      createdAt: this.clock.now(),
-      state: 'pending',
-    };
-    try {
-      await this.storage.put(record, { durable: true });
-    } catch (error) {
-      throw addFailure(error);
-    }
-    const item = Object.freeze(record);
+    const item = await this.storePending(createIdempotencyKey(), payload, options.type, priority, key ?? createIdempotencyKey());
     this.emit('enqueued', item);
     this.changed();
     return item;
@@ -483,24 +467,34 @@ export class OfflineQueue<P = unknown> {
     const decoded = decodeEntry({ ...entry, id });
     if (decoded instanceof QueueStorageError) throw decoded;
     if (decoded.state !== 'deadLettered') return undefined;
-    const item: QueueItem<P> = {
+    const item = await this.storePending(id, decoded.payload as P, decoded.type, decoded.priority, decoded.idempotencyKey);
+    this.changed();
+    return item;
+  }
+
+  /**
+   * Stores an item as pending with no attempts spent and `createdAt` now (a new one, or a dead
+   * letter put back); resolves once it is durable, rejects (storing nothing) with the storage's
+   * failure as `add` reports it.
+   */
+  private async storePending(id: string, payload: P, type: string | undefined, priority: number, idempotencyKey: string): Promise<QueueItem<P>> {
+    const record: QueueItem<P> = {
       id,
-      payload: decoded.payload as P,
-      ...(decoded.type !== undefined ? { type: decoded.type } : {}),
-      priority: decoded.priority,
-      idempotencyKey: decoded.idempotencyKey,
+      payload,
+      ...(type !== undefined ? { type } : {}),
+      priority,
+      idempotencyKey,
       attempts: 0,
       failures: 0,
       createdAt: this.clock.now(),
       state: 'pending',
     };
     try {
-      await this.storage.put(item, { durable: true });
+      await this.storage.put(record, { durable: true });
     } catch (error) {
       throw addFailure(error);
     }
-    this.changed();
-    return Object.freeze(item);
+    return Object.freeze(record);
   }
 
   /** @returns counts of the stored items and of this queue object's deliveries and failures */

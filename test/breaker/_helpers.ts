@@ -1,21 +1,12 @@
 import { expect } from 'vitest';
 import type { CircuitBreaker } from '../../src/index.js';
+import { type Deferred, deferred as settleLater } from '../support/deferred.js';
+
+export type { Deferred };
 
 /** A promise settled from outside, to keep a call in flight while the test moves the breaker on. */
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
 export function deferred<T = string>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+  return settleLater<T>();
 }
 
 export const ok = (): Promise<string> => Promise.resolve('ok');

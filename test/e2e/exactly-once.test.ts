@@ -15,17 +15,13 @@
 // same dice for each mutation's n-th attempt at each proxy (the interleaving, and so which proxy an
 // attempt reaches and the moment of the kill, still varies from run to run).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { build } from 'tsup';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createSyncClient, type SyncClient, type SyncResponse } from 'closed-loop';
+import { type BundledFixture, bundleFixture } from '../support/bundle-fixture.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 import { type FaultKind, type FaultProxy, startFaultProxy } from './fault-proxy.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const CLIENTS = 20;
 const PER_CLIENT = 100;
 const TOTAL = CLIENTS * PER_CLIENT;
@@ -40,34 +36,15 @@ const SEED = process.env.E2E_SEED ? Number(process.env.E2E_SEED) : Math.floor(Ma
 
 let redisServer: RedisServer;
 let redis: Redis;
-let buildDir: string;
-let script: string;
+let fixture: BundledFixture | undefined;
 const children: ChildProcess[] = [];
 const proxies: FaultProxy[] = [];
 const clients: SyncClient[] = [];
 
 beforeAll(async () => {
-  // Inside node_modules so the bundle's externals (express, ioredis) resolve from the repo.
-  buildDir = mkdtempSync(join(root, 'node_modules', '.closed-loop-e2e-app-'));
-  const [server] = await Promise.all([
-    startRedisServer(),
-    build({
-      entry: { 'app-server': join(root, 'test/e2e/fixtures/app-server.ts') },
-      format: ['esm'],
-      outDir: buildDir,
-      outExtension: () => ({ js: '.mjs' }),
-      platform: 'node',
-      target: 'node20',
-      tsconfig: join(root, 'tsconfig.json'), // its `paths` map 'closed-loop' to the sources
-      external: ['express', 'ioredis'],
-      dts: false,
-      sourcemap: false,
-      config: false,
-      silent: true,
-    }),
-  ]);
+  const [server, bundled] = await Promise.all([startRedisServer(), bundleFixture('app-server', 'test/e2e/fixtures/app-server.ts')]);
+  fixture = bundled;
   redisServer = server;
-  script = join(buildDir, 'app-server.mjs');
   redis = new Redis(redisServer.url);
 }, 60_000);
 
@@ -77,7 +54,7 @@ afterAll(async () => {
   await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
   redis?.disconnect();
   await redisServer?.stop();
-  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+  fixture?.remove();
 });
 
 interface App {
@@ -90,7 +67,7 @@ interface App {
 
 /** Spawns one app instance and resolves once it prints `LISTENING <port>`. */
 function startApp(name: string, env: Record<string, string>): Promise<App> {
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [fixture!.script], {
     env: { ...process.env, NAME: name, REDIS_URL: redisServer.url, LEASE_MS: String(LEASE_MS), SEED: String(SEED), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -12,22 +12,8 @@ import {
   type StoredEntry,
 } from '../../src/index.js';
 
-/** A promise settled from outside, to hold a handler call in flight. */
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-export function deferred<T = unknown>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+// A promise settled from outside, to hold a handler call in flight.
+export { type Deferred, deferred } from '../support/deferred.js';
 
 /** A queue on a ManualClock and a memory storage, with deterministic (unjittered) backoff. */
 export function makeQueue<P = unknown>(options: OfflineQueueOptions<P> = {}) {

@@ -4,47 +4,24 @@
 // runs in Redis (INCR), so "once" is checked where the side effect lives. Times are real here: the
 // servers are separate processes (test/redis/fixtures/crash-server.ts, bundled from the sources).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { build } from 'tsup';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { RedisIdempotencyStore } from 'closed-loop/redis';
+import { type BundledFixture, bundleFixture } from '../support/bundle-fixture.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const LEASE_MS = 1_000;
 
 let redisServer: RedisServer;
 let redis: Redis;
-let buildDir: string;
-let script: string;
+let fixture: BundledFixture | undefined;
 const children: ChildProcess[] = [];
 let run = 0;
 
 beforeAll(async () => {
-  // Inside node_modules so the bundle's externals (express, ioredis, uuid…) resolve from the repo.
-  buildDir = mkdtempSync(join(root, 'node_modules', '.closed-loop-crash-server-'));
-  const [server] = await Promise.all([
-    startRedisServer(),
-    build({
-      entry: { 'crash-server': join(root, 'test/redis/fixtures/crash-server.ts') },
-      format: ['esm'],
-      outDir: buildDir,
-      outExtension: () => ({ js: '.mjs' }),
-      platform: 'node',
-      target: 'node20',
-      tsconfig: join(root, 'tsconfig.json'), // its `paths` map 'closed-loop' to the sources
-      external: ['express', 'ioredis'],
-      dts: false,
-      sourcemap: false,
-      config: false,
-      silent: true,
-    }),
-  ]);
+  const [server, bundled] = await Promise.all([startRedisServer(), bundleFixture('crash-server', 'test/redis/fixtures/crash-server.ts')]);
+  fixture = bundled;
   redisServer = server;
-  script = join(buildDir, 'crash-server.mjs');
   redis = new Redis(redisServer.url);
 }, 60_000);
 
@@ -55,7 +32,7 @@ afterEach(() => {
 afterAll(async () => {
   redis?.disconnect();
   await redisServer?.stop();
-  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+  fixture?.remove();
 });
 
 interface Child {
@@ -66,7 +43,7 @@ interface Child {
 }
 
 async function startServer(name: string, mode: 'respond' | 'hang' | 'stall', env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [fixture!.script], {
     env: { ...process.env, NAME: name, MODE: mode, LEASE_MS: String(LEASE_MS), REDIS_URL: redisServer.url, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
