@@ -236,6 +236,7 @@ function statusSummary(result) {
 // A server child: forked with IPC, reports its port, answers 'stats' and 'stop'.
 function startChild(caseId, redisUrl, prof) {
   const execArgv = prof ? ['--cpu-prof', '--cpu-prof-dir=/tmp/closed-loop-bench-prof'] : [];
+  if (process.env.BENCH_EXEC_ARGV) execArgv.push(...process.env.BENCH_EXEC_ARGV.split(' '));
   const child = fork(SELF, ['--serve', caseId, redisUrl ?? ''], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let nextId = 0;
@@ -418,6 +419,11 @@ async function serve(caseId, redisUrl) {
         const cpu = process.cpuUsage();
         process.send({ id: message.id, runs, cpuUs: cpu.user + cpu.system, storeSize: await storeSize() });
       } else if (message.type === 'stop') {
+        // With BENCH_PROF, the request count goes next to the profile, to compare per request.
+        if (process.execArgv.includes('--cpu-prof')) {
+          const { writeFileSync } = await import('node:fs');
+          writeFileSync(`/tmp/closed-loop-bench-prof/${process.pid}.runs`, String(runs));
+        }
         server.closeAllConnections?.();
         server.close();
         await closeStore().catch(() => {});

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   type Clock,
+  type IdempotencyBegin,
   type IdempotencyLease,
   type IdempotencyStore,
   type IdempotencyStoreStats,
@@ -141,8 +142,15 @@ interface HoldConfig {
 }
 
 // Keyed by the request: storeIdempotentResult and the error handler find it from `req`, the response
-// hooks from `res.req`.
+// hooks from `res.req`. An entry is deleted as soon as the response has gone out, so that at a
+// young-generation GC only the requests in flight are entries: the entries of short-lived
+// requests, left to the GC, measured as a tenth of the middleware's throughput. (A property on
+// `req` would do the same for the GC, but adding one costs more than the map.)
 const held = new WeakMap<object, HeldRequest>();
+
+function heldOf(req: object | undefined): HeldRequest | undefined {
+  return req === undefined ? undefined : held.get(req);
+}
 
 // Default stores, so clearIdempotencyCache() and getIdempotencyCacheStats() without an argument
 // reach them. Weakly held: a store goes away with its middleware.
@@ -210,7 +218,7 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
   }
   const fingerprint =
     options.fingerprint ??
-    ((req: Request) => fingerprintRequest({ method: req.method, path: req.baseUrl + req.path, body: req.body }, nodeSha256));
+    ((req: Request) => fingerprintRequest({ method: req.method, path: concretePath(req), body: req.body }, nodeSha256));
   const config: HoldConfig = {
     maxResponseBytes,
     replayed: [...replayed],
@@ -235,25 +243,8 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
     }
   };
 
-  const admit = async (req: Request, res: Response, next: NextFunction, key: string): Promise<void> => {
-    let storeKey: string;
-    let print: string;
-    try {
-      storeKey = scopedKey(options.scope ? await options.scope(req) : undefined, key);
-      const printed = fingerprint(req);
-      // The default fingerprint is synchronous: no await (and no extra microtask) for it.
-      print = typeof printed === 'string' ? printed : await printed;
-    } catch (error) {
-      next(error);
-      return;
-    }
-    let begun: Awaited<ReturnType<IdempotencyGuard['begin']>>;
-    try {
-      begun = await guard.begin(storeKey, print);
-    } catch (error) {
-      refuse(isIdempotencyError(error) ? error : new IdempotencyError('STORE_UNAVAILABLE', undefined, { cause: error }), res, next);
-      return;
-    }
+  // What the claim found: replay it, or hold the key while the handler runs.
+  const proceed = (req: Request, res: Response, next: NextFunction, begun: IdempotencyBegin): void => {
     if (begun.kind === 'replay') {
       const stored = asStoredResponse(begun.result);
       if (stored) replay(res, stored);
@@ -266,9 +257,36 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
     next();
   };
 
+  // The general path: an async scope or fingerprint, a store that answers later, a wait.
+  const admit = async (
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: string,
+    printed: string | PromiseLike<string> | undefined,
+  ): Promise<void> => {
+    let storeKey: string;
+    let print: string;
+    try {
+      storeKey = scopedKey(options.scope ? await options.scope(req) : undefined, key);
+      print = await (printed ?? fingerprint(req));
+    } catch (error) {
+      next(error);
+      return;
+    }
+    let begun: IdempotencyBegin;
+    try {
+      begun = await guard.begin(storeKey, print);
+    } catch (error) {
+      refuse(asIdempotencyError(error), res, next);
+      return;
+    }
+    proceed(req, res, next, begun);
+  };
+
   return function idempotency(req: Request, res: Response, next: NextFunction): void {
     // Mounted twice on one route (app-wide and again on the route): the first one holds the key.
-    if (!methods.has(req.method.toUpperCase()) || held.has(req)) {
+    if (!methods.has(req.method.toUpperCase()) || heldOf(req) !== undefined) {
       next();
       return;
     }
@@ -284,9 +302,33 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
       else next();
       return;
     }
+    let printed: string | PromiseLike<string> | undefined;
+    if (options.scope === undefined) {
+      // The common case (no scope, the default fingerprint, the memory store) claims in this
+      // call: no promise, no microtask.
+      try {
+        printed = fingerprint(req);
+      } catch (error) {
+        next(error);
+        return;
+      }
+    }
+    if (typeof printed === 'string') {
+      let begun: IdempotencyBegin | undefined;
+      try {
+        begun = guard.beginNow(scopedKey(undefined, key), printed);
+      } catch (error) {
+        refuse(asIdempotencyError(error), res, next);
+        return;
+      }
+      if (begun !== undefined) {
+        proceed(req, res, next, begun);
+        return;
+      }
+    }
     // Every failure inside is answered or passed to next; the catch only keeps a throwing `next`
     // from becoming an unhandled rejection.
-    admit(req, res, next, key).catch(() => undefined);
+    admit(req, res, next, key, printed).catch(() => undefined);
   };
 }
 
@@ -322,7 +364,7 @@ export async function storeIdempotentResult(
     body?: unknown;
   },
 ): Promise<boolean> {
-  const request = held.get(req);
+  const request = heldOf(req);
   if (!request || request.settled) return false;
   request.settled = true;
   const headers: Record<string, string | string[]> = {};
@@ -391,7 +433,7 @@ export async function getIdempotencyCacheStats(store?: IdempotencyStore): Promis
  * @internal
  */
 export function markIdempotentRequestFailed(req: object): void {
-  const request = held.get(req);
+  const request = heldOf(req);
   if (request) request.failed = true;
 }
 
@@ -403,6 +445,12 @@ function liveDefaultStores(): MemoryIdempotencyStore[] {
     else defaultStores.delete(ref);
   }
   return stores;
+}
+
+type Method = (this: Response, ...args: unknown[]) => unknown;
+
+function missingMethod(): never {
+  throw new Error('closed-loop: a held response was used before its hooks were installed');
 }
 
 const OPEN = 0;
@@ -434,10 +482,15 @@ class HeldRequest {
   private omitted = false;
   /** Headers the handler passed to writeHead as an argument: not always visible through getHeader(). */
   private head: Array<[string, unknown]> | undefined;
-  // The methods the hooks stand in front of.
-  private readonly origWriteHead: (...args: unknown[]) => unknown;
-  private readonly origWrite: (...args: unknown[]) => unknown;
-  private readonly origEnd: (...args: unknown[]) => unknown;
+  // The methods the hooks stand in front of, set by installHooks.
+  baseWriteHead: Method = missingMethod;
+  baseWrite: Method = missingMethod;
+  baseEnd: Method = missingMethod;
+  /**
+   * True while a base method runs: a dispatcher reached again from inside it (one that sits
+   * behind another wrapper of the same method) passes the call through instead of looping.
+   */
+  passing = false;
   // Links of the AnswerWaits list.
   waiting = false;
   waitUntil = 0;
@@ -449,15 +502,12 @@ class HeldRequest {
     readonly res: Response,
     private readonly lease: IdempotencyLease,
     readonly config: HoldConfig,
-  ) {
-    this.origWriteHead = res.writeHead as (...args: unknown[]) => unknown;
-    this.origWrite = res.write as (...args: unknown[]) => unknown;
-    this.origEnd = res.end as (...args: unknown[]) => unknown;
-  }
+  ) {}
 
   /** Stores an explicit result (storeIdempotentResult, or the captured response at the end). */
   store(result: StoredHttpResponse): Promise<boolean> {
-    return this.track(this.lease.complete(result));
+    const done = this.lease.completeNow ? this.lease.completeNow(result) : this.lease.complete(result);
+    return typeof done === 'boolean' ? Promise.resolve(done) : this.track(done);
   }
 
   writeHead(args: ArrayLike<unknown>): unknown {
@@ -473,14 +523,14 @@ class HeldRequest {
       }
       break;
     }
-    return this.origWriteHead.apply(this.res, args as unknown[]);
+    return this.pass(this.baseWriteHead, args);
   }
 
   write(args: ArrayLike<unknown>): unknown {
     // A write after end is a handler bug; while the end waits for the store it must not slip in.
     if (this.phase !== OPEN) return false;
     this.add(args[0], args[1], true);
-    return this.origWrite.apply(this.res, args as unknown[]);
+    return this.pass(this.baseWrite, args);
   }
 
   end(args: ArrayLike<unknown>): unknown {
@@ -488,7 +538,7 @@ class HeldRequest {
     if (this.phase !== OPEN) {
       // A second end: after the first went out, and only if that one did not finish the response.
       if (this.phase === ENDING) (this.laterEnds ??= []).push(args);
-      else if (!res.writableEnded) this.origEnd.apply(res, args as unknown[]);
+      else if (!res.writableEnded) this.pass(this.baseEnd, args);
       return res;
     }
     this.phase = ENDING;
@@ -500,8 +550,18 @@ class HeldRequest {
     if (!this.settled) {
       this.settled = true;
       const status = res.statusCode;
-      if (this.config.cacheServerErrors || (!this.failed && status < 500)) void this.store(this.toStored(status));
-      else void this.track(this.lease.release());
+      const lease = this.lease;
+      // A store that answers synchronously (the memory store) has answered here already: the end
+      // goes out at once, with no promise to wait on.
+      const done =
+        this.config.cacheServerErrors || (!this.failed && status < 500)
+          ? lease.completeNow
+            ? lease.completeNow(this.toStored(status))
+            : lease.complete(this.toStored(status))
+          : lease.releaseNow
+            ? lease.releaseNow()
+            : lease.release();
+      if (typeof done !== 'boolean') void this.track(done);
     }
     // The response goes out once the store has confirmed, so a retry sent after it replays.
     if (!this.opPending) this.flush();
@@ -535,10 +595,22 @@ class HeldRequest {
 
   private flush(): void {
     this.phase = ENDED;
+    // Nothing needs the request's entry any more: later calls pass straight to the response.
+    held.delete(this.req);
     const res = this.res;
-    this.origEnd.apply(res, this.endArgs as unknown[]);
+    this.pass(this.baseEnd, this.endArgs!);
     const later = this.laterEnds;
-    if (later !== undefined) for (const args of later) if (!res.writableEnded) this.origEnd.apply(res, args as unknown[]);
+    if (later !== undefined) for (const args of later) if (!res.writableEnded) this.pass(this.baseEnd, args);
+  }
+
+  /** Calls a base method of the response. */
+  private pass(method: Method, args: ArrayLike<unknown>): unknown {
+    this.passing = true;
+    try {
+      return method.apply(this.res, args as unknown[]);
+    } finally {
+      this.passing = false;
+    }
   }
 
   private add(chunk: unknown, encoding: unknown, copy: boolean): void {
@@ -678,6 +750,10 @@ function replay(res: Response, stored: StoredHttpResponse): void {
   }
 }
 
+function asIdempotencyError(error: unknown): IdempotencyError {
+  return isIdempotencyError(error) ? error : new IdempotencyError('STORE_UNAVAILABLE', undefined, { cause: error });
+}
+
 function asStoredResponse(value: unknown): StoredHttpResponse | undefined {
   const v = value as Partial<StoredHttpResponse> | null;
   if (
@@ -724,19 +800,39 @@ function nodeSha256(text: string): string {
   return oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
-const HOOKED = ['writeHead', 'write', 'end'] as const;
-const hookedPrototypes = new WeakMap<object, object>();
+/** The dispatchers installed on one prototype, and the methods they stand in front of. */
+interface Hooks {
+  writeHead: Method;
+  write: Method;
+  end: Method;
+  baseWriteHead: Method;
+  baseWrite: Method;
+  baseEnd: Method;
+}
+// Prototypes given dispatchers: an Express app's own response prototype, patched in place.
+const patchedPrototypes = new WeakMap<object, Hooks>();
+// Prototypes derived from another one (plain Node responses), cached per original.
+const derivedPrototypes = new WeakMap<object, object>();
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /**
- * Puts the held request's hooks in front of a response's writeHead/write/end. Rather than adding
- * three own properties to every response (costly on objects whose prototype Express has swapped),
- * the response gets a cached prototype, derived from its own, whose methods find the held request
- * through `res.req`. A response that already has its own write/end (another middleware wrapped
- * them) gets own properties instead.
+ * Puts the held request's hooks in front of a response's writeHead/write/end.
+ *
+ * Under Express every response's prototype is its app's own `app.response`, so the hooks are
+ * dispatchers defined on that object once: each finds its held request through `res.req` and
+ * passes any other response straight to the method it stands in front of. Nothing is allocated per
+ * request, and the response keeps its shape: giving each response a new prototype (or own
+ * methods) costs V8 a new hidden class per response, which is both garbage and a slower Node
+ * HTTP stack for every response after it. A response whose prototype is not an app's (plain
+ * Node) gets a cached prototype derived from its own. A response that already has its own
+ * writeHead/write/end (another middleware wrapped them) gets own properties instead.
  */
 function installHooks(res: Response, request: HeldRequest): void {
-  const target = res as unknown as Record<string, unknown>;
-  if (HOOKED.some((name) => Object.prototype.hasOwnProperty.call(res, name))) {
+  if (hasOwn.call(res, 'writeHead') || hasOwn.call(res, 'write') || hasOwn.call(res, 'end')) {
+    const target = res as unknown as Record<keyof Hooks, Method>;
+    request.baseWriteHead = target.writeHead;
+    request.baseWrite = target.write;
+    request.baseEnd = target.end;
     target.writeHead = function writeHead() {
       // eslint-disable-next-line prefer-rest-params
       return request.writeHead(arguments);
@@ -751,45 +847,87 @@ function installHooks(res: Response, request: HeldRequest): void {
     };
     return;
   }
-  const proto = Object.getPrototypeOf(res) as object;
-  let derived = hookedPrototypes.get(proto);
-  if (!derived) {
-    type Method = (this: Response, ...args: unknown[]) => unknown;
-    const base = proto as unknown as Record<(typeof HOOKED)[number], Method>;
-    // One function per method (not one made in a loop), so each call site stays monomorphic.
-    const methods: PropertyDescriptorMap = {
-      writeHead: {
-        configurable: true,
-        writable: true,
-        value: function writeHead(this: Response) {
-          const own = held.get(this.req);
-          // eslint-disable-next-line prefer-rest-params
-          return own !== undefined && own.res === this ? own.writeHead(arguments) : base.writeHead.apply(this, arguments as unknown as unknown[]);
-        },
-      },
-      write: {
-        configurable: true,
-        writable: true,
-        value: function write(this: Response) {
-          const own = held.get(this.req);
-          // eslint-disable-next-line prefer-rest-params
-          return own !== undefined && own.res === this ? own.write(arguments) : base.write.apply(this, arguments as unknown as unknown[]);
-        },
-      },
-      end: {
-        configurable: true,
-        writable: true,
-        value: function end(this: Response) {
-          const own = held.get(this.req);
-          // eslint-disable-next-line prefer-rest-params
-          return own !== undefined && own.res === this ? own.end(arguments) : base.end.apply(this, arguments as unknown as unknown[]);
-        },
-      },
-    };
-    derived = Object.create(proto, methods) as object;
-    hookedPrototypes.set(proto, derived);
+  const proto = Object.getPrototypeOf(res) as Record<keyof Hooks, Method>;
+  // Express's own response prototype, which every app's `app.response` (and a mounted sub-app's,
+  // which a request switches to inside the sub-app) inherits from.
+  const shared = (res as { app?: { response?: unknown } }).app?.response === proto ? (Object.getPrototypeOf(proto) as Record<keyof Hooks, Method> | null) : null;
+  if (shared !== null) {
+    let hooks = patchedPrototypes.get(shared);
+    // Patched once, and again if something replaced a dispatcher since (which then sits behind
+    // the new one).
+    if (hooks === undefined || shared.end !== hooks.end || shared.write !== hooks.write || shared.writeHead !== hooks.writeHead) {
+      hooks = dispatchers(shared);
+      for (const name of ['writeHead', 'write', 'end'] as const) {
+        Object.defineProperty(shared, name, { configurable: true, writable: true, enumerable: false, value: hooks[name] });
+      }
+      patchedPrototypes.set(shared, hooks);
+    }
+    // Unless the app's prototype has its own methods in front of them.
+    if (proto.end === hooks.end && proto.write === hooks.write && proto.writeHead === hooks.writeHead) {
+      request.baseWriteHead = hooks.baseWriteHead;
+      request.baseWrite = hooks.baseWrite;
+      request.baseEnd = hooks.baseEnd;
+      return;
+    }
   }
+  let derived = derivedPrototypes.get(proto);
+  if (derived === undefined) {
+    const hooks = dispatchers(proto);
+    derived = Object.create(proto, {
+      writeHead: { configurable: true, writable: true, value: hooks.writeHead },
+      write: { configurable: true, writable: true, value: hooks.write },
+      end: { configurable: true, writable: true, value: hooks.end },
+    }) as object;
+    derivedPrototypes.set(proto, derived);
+  }
+  request.baseWriteHead = proto.writeHead;
+  request.baseWrite = proto.write;
+  request.baseEnd = proto.end;
   Object.setPrototypeOf(res, derived);
+}
+
+/** Dispatchers in front of the methods `base` has now: to the held request, or else to the method. */
+function dispatchers(base: Record<keyof Hooks, Method>): Hooks {
+  const { writeHead: baseWriteHead, write: baseWrite, end: baseEnd } = base;
+  // One function per method (not one made in a loop), so each call site stays monomorphic.
+  return {
+    baseWriteHead,
+    baseWrite,
+    baseEnd,
+    writeHead: function writeHead(this: Response) {
+      const own = heldOf(this.req);
+      // eslint-disable-next-line prefer-rest-params
+      return own !== undefined && own.res === this && !own.passing ? own.writeHead(arguments) : baseWriteHead.apply(this, arguments as unknown as unknown[]);
+    },
+    write: function write(this: Response) {
+      const own = heldOf(this.req);
+      // eslint-disable-next-line prefer-rest-params
+      return own !== undefined && own.res === this && !own.passing ? own.write(arguments) : baseWrite.apply(this, arguments as unknown as unknown[]);
+    },
+    end: function end(this: Response) {
+      const own = heldOf(this.req);
+      // eslint-disable-next-line prefer-rest-params
+      return own !== undefined && own.res === this && !own.passing ? own.end(arguments) : baseEnd.apply(this, arguments as unknown as unknown[]);
+    },
+  };
+}
+
+/**
+ * `req.baseUrl + req.path`. Express's `req.path` parses the URL on every read; for the common
+ * target (origin form, nothing that makes Express's parser fall back to a full URL parse) the path
+ * is the URL up to its query, read here without the parse.
+ */
+function concretePath(req: Request): string {
+  const url = req.url;
+  if (url.charCodeAt(0) !== 0x2f) return req.baseUrl + req.path;
+  let end = url.length;
+  for (let i = 1; i < url.length; i++) {
+    const code = url.charCodeAt(i);
+    // What Express's parser hands to the full URL parse: whitespace, '#', NBSP, BOM.
+    if (code === 0x20 || code === 0x23 || (code >= 0x09 && code <= 0x0d) || code === 0xa0 || code === 0xfeff) return req.baseUrl + req.path;
+    if (code === 0x3f && end === url.length) end = i;
+  }
+  return req.baseUrl + (end === url.length ? url : url.slice(0, end));
 }
 
 /** The key from the configured header or the legacy one; two different keys are KEY_INVALID. */

@@ -72,30 +72,67 @@ function canonicalText(text: string): string {
 /** JSON with sorted object keys; values JSON cannot hold are dropped as JSON.stringify drops them. */
 function canonicalJson(value: unknown, depth: number): string {
   if (depth > 256) throw new TypeError('closed-loop: request body is nested too deeply to fingerprint');
-  if (value === null || typeof value !== 'object') {
-    return JSON.stringify(value) ?? 'null';
+  switch (typeof value) {
+    case 'string':
+      return quote(value);
+    case 'number':
+      // As JSON.stringify writes numbers: non-finite ones are null.
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return JSON.stringify(value) ?? 'null';
   }
+  if (value === null) return 'null';
   const withToJson = value as { toJSON?: () => unknown };
   if (typeof withToJson.toJSON === 'function') return canonicalJson(withToJson.toJSON(), depth + 1);
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
-      const item = value[i];
+      const item: unknown = value[i];
       out += item === undefined || typeof item === 'function' || typeof item === 'symbol' ? 'null' : canonicalJson(item, depth + 1);
     }
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  const keys = sortKeys(Object.keys(record));
   let out = '{';
   let first = true;
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     const item = record[key];
     if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
     if (!first) out += ',';
     first = false;
-    out += `${JSON.stringify(key)}:${canonicalJson(item, depth + 1)}`;
+    out += `${quote(key)}:${canonicalJson(item, depth + 1)}`;
   }
   return `${out}}`;
+}
+
+// Array#sort allocates working storage on every call; the few keys of a request body are sorted in
+// place. Both orders compare UTF-16 code units, so the result is the same.
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+/** A string as JSON.stringify writes it; the common string (printable ASCII, nothing to escape) without its call. */
+function quote(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }

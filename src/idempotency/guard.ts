@@ -1,5 +1,6 @@
 import { type Clock, realClock } from '../clock/clock.js';
 import { IdempotencyError, isIdempotencyError } from '../errors/errors.js';
+import { MemoryIdempotencyStore } from './memory-store.js';
 import type { IdempotencyClaim, IdempotencyStore } from './store.js';
 
 /** Options of {@link IdempotencyGuard}. */
@@ -39,6 +40,19 @@ export interface IdempotencyLease {
   complete(result: unknown): Promise<boolean>;
   /** Gives the key back unstored (the work failed and may be tried again). */
   release(): Promise<boolean>;
+  /**
+   * {@link complete}, answered synchronously when the store answers synchronously (the memory
+   * store); never throws (a failure is a rejected promise).
+   *
+   * @internal
+   */
+  completeNow?(result: unknown): boolean | Promise<boolean>;
+  /**
+   * {@link release}, likewise.
+   *
+   * @internal
+   */
+  releaseNow?(): boolean | Promise<boolean>;
 }
 
 /** What {@link IdempotencyGuard.begin} found. */
@@ -78,6 +92,8 @@ export class IdempotencyGuard {
   private readonly waitTimeoutMs: number;
   private readonly pollIntervalMs: number;
   private readonly clock: Clock;
+  /** The store, when it is a memory store whose methods are its own: asked synchronously. */
+  private readonly syncStore: MemoryIdempotencyStore | undefined;
 
   /** @param options - see {@link IdempotencyGuardOptions} */
   constructor(options: IdempotencyGuardOptions) {
@@ -94,6 +110,7 @@ export class IdempotencyGuard {
     this.waitTimeoutMs = positive('waitTimeoutMs', options.waitTimeoutMs, this.leaseMs);
     this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 25);
     this.clock = options.clock ?? realClock;
+    this.syncStore = answersSynchronously(this.store) ? this.store : undefined;
   }
 
   /**
@@ -116,20 +133,10 @@ export class IdempotencyGuard {
         throw storeFailure(error);
       }
       switch (claim.status) {
-        case 'acquired':
-          return { kind: 'execute', lease: this.lease(key, claim.leaseId, claim.takeover) };
-        case 'completed':
-          return { kind: 'replay', result: claim.result };
-        case 'mismatch':
-          throw new IdempotencyError('KEY_MISMATCH');
         case 'in_progress': {
           const now = this.clock.now();
           const leaseLeft = Math.max(0, claim.leaseExpiresAt - now);
-          if (this.concurrent === 'reject' || now >= deadline) {
-            throw new IdempotencyError('KEY_IN_USE', undefined, {
-              retryAfterMs: Math.min(leaseLeft, 1000) || 1000,
-            });
-          }
+          if (this.concurrent === 'reject' || now >= deadline) throw inUse(leaseLeft);
           // Poll: the store has no completion notification in general. Never past the deadline,
           // and never much past the holder's lease end, when a takeover becomes possible.
           // A lease already past its end (the store has not taken it over yet, or clocks differ)
@@ -140,9 +147,30 @@ export class IdempotencyGuard {
           break;
         }
         default:
-          throw new IdempotencyError('STORE_UNAVAILABLE', 'The idempotency store gave an unknown answer');
+          return this.settle(key, claim);
       }
     }
+  }
+
+  /**
+   * {@link begin}, answered synchronously when the store answers synchronously (the memory
+   * store) and nothing has to wait; `undefined` otherwise, and then the caller calls `begin`.
+   * Throws what `begin` rejects with.
+   *
+   * @internal
+   */
+  beginNow(key: string, fingerprint: string): IdempotencyBegin | undefined {
+    const store = this.syncStore;
+    if (store === undefined) return undefined;
+    let claim: IdempotencyClaim;
+    try {
+      claim = store.claimNow({ key, fingerprint, leaseMs: this.leaseMs, ttlMs: this.ttlMs });
+    } catch (error) {
+      throw storeFailure(error);
+    }
+    if (claim.status !== 'in_progress') return this.settle(key, claim);
+    if (this.concurrent === 'wait') return undefined;
+    throw inUse(Math.max(0, claim.leaseExpiresAt - this.clock.now()));
   }
 
   /**
@@ -177,32 +205,83 @@ export class IdempotencyGuard {
     return { result, replayed: false };
   }
 
-  private lease(key: string, leaseId: string, takeover: boolean): IdempotencyLease {
-    const store = this.store;
-    const ttlMs = this.ttlMs;
-    return {
-      key,
-      leaseId,
-      takeover,
-      complete: async (result) => {
-        try {
-          return await store.complete(key, leaseId, result, ttlMs);
-        } catch (error) {
-          throw storeFailure(error);
-        }
-      },
-      release: async () => {
-        try {
-          return await store.release(key, leaseId);
-        } catch (error) {
-          throw storeFailure(error);
-        }
-      },
-    };
+  /** What any answer but `in_progress` means. */
+  private settle(key: string, claim: IdempotencyClaim): IdempotencyBegin {
+    switch (claim.status) {
+      case 'acquired':
+        return { kind: 'execute', lease: new StoreLease(this.store, this.syncStore, this.ttlMs, key, claim.leaseId, claim.takeover) };
+      case 'completed':
+        return { kind: 'replay', result: claim.result };
+      case 'mismatch':
+        throw new IdempotencyError('KEY_MISMATCH');
+      default:
+        throw new IdempotencyError('STORE_UNAVAILABLE', 'The idempotency store gave an unknown answer');
+    }
   }
 }
 
-/** What a store call's failure becomes: anything but an IdempotencyError is STORE_UNAVAILABLE. */
+/** A lease as the guard hands it out: one object per claim, its methods on the prototype. */
+class StoreLease implements IdempotencyLease {
+  constructor(
+    private readonly store: IdempotencyStore,
+    private readonly syncStore: MemoryIdempotencyStore | undefined,
+    private readonly ttlMs: number,
+    readonly key: string,
+    readonly leaseId: string,
+    readonly takeover: boolean,
+  ) {}
+
+  async complete(result: unknown): Promise<boolean> {
+    try {
+      return await this.store.complete(this.key, this.leaseId, result, this.ttlMs);
+    } catch (error) {
+      throw storeFailure(error);
+    }
+  }
+
+  async release(): Promise<boolean> {
+    try {
+      return await this.store.release(this.key, this.leaseId);
+    } catch (error) {
+      throw storeFailure(error);
+    }
+  }
+
+  completeNow(result: unknown): boolean | Promise<boolean> {
+    if (this.syncStore === undefined) return this.complete(result);
+    try {
+      return this.syncStore.completeNow(this.key, this.leaseId, result, this.ttlMs);
+    } catch (error) {
+      return Promise.reject(storeFailure(error));
+    }
+  }
+
+  releaseNow(): boolean | Promise<boolean> {
+    if (this.syncStore === undefined) return this.release();
+    try {
+      return this.syncStore.releaseNow(this.key, this.leaseId);
+    } catch (error) {
+      return Promise.reject(storeFailure(error));
+    }
+  }
+}
+
+// A memory store whose claim/complete/release are the class's own (not overridden by a subclass,
+// which may add delays or failures) can be asked synchronously.
+function answersSynchronously(store: IdempotencyStore): store is MemoryIdempotencyStore {
+  const own = MemoryIdempotencyStore.prototype;
+  return (
+    store instanceof MemoryIdempotencyStore &&
+    store.claim === own.claim &&
+    store.complete === own.complete &&
+    store.release === own.release
+  );
+}
+
+function inUse(leaseLeftMs: number): IdempotencyError {
+  return new IdempotencyError('KEY_IN_USE', undefined, { retryAfterMs: Math.min(leaseLeftMs, 1000) || 1000 });
+}
+
 function storeFailure(error: unknown): IdempotencyError {
   return isIdempotencyError(error) ? error : new IdempotencyError('STORE_UNAVAILABLE', undefined, { cause: error });
 }

@@ -56,6 +56,16 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** {@inheritDoc IdempotencyStore.claim} */
   async claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim> {
+    return this.claimNow(request);
+  }
+
+  /**
+   * {@link claim}, answered synchronously (throws where `claim` rejects). The guard calls it
+   * directly when this store's methods are its own, to skip a promise per request.
+   *
+   * @internal
+   */
+  claimNow(request: IdempotencyClaimRequest): IdempotencyClaim {
     const now = this.clock.now();
     // Nothing can have expired before the earliest expiry: no sweep (the common case).
     if (this.earliestExpiry <= now) this.sweep(now, SWEEP_PER_WRITE);
@@ -90,24 +100,40 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   /** {@inheritDoc IdempotencyStore.complete} */
   async complete(key: string, leaseId: string, result: unknown, ttlMs: number): Promise<boolean> {
+    return this.completeNow(key, leaseId, result, ttlMs);
+  }
+
+  /**
+   * {@link complete}, answered synchronously.
+   *
+   * @internal
+   */
+  completeNow(key: string, leaseId: string, result: unknown, ttlMs: number): boolean {
     const now = this.clock.now();
     const record = this.live(key, now);
     if (!record || record.state !== 'in_progress' || record.leaseId !== leaseId) return false;
-    // Completed in place (no new object per request), and re-inserted so the map stays in
-    // (roughly) expiry order for the sweep.
+    // Completed in place: no new object, and the record keeps its place in the map (claim order),
+    // which is the order the eviction of the oldest goes by. The sweep does not need expiry order.
     record.state = 'completed';
     record.result = result;
     record.leaseId = undefined;
     record.leaseExpiresAt = undefined;
     record.expiresAt = now + ttlMs;
-    this.records.delete(key);
-    this.records.set(key, record);
     this.earliestExpiry = Math.min(this.earliestExpiry, now + ttlMs);
     return true;
   }
 
   /** {@inheritDoc IdempotencyStore.release} */
   async release(key: string, leaseId: string): Promise<boolean> {
+    return this.releaseNow(key, leaseId);
+  }
+
+  /**
+   * {@link release}, answered synchronously.
+   *
+   * @internal
+   */
+  releaseNow(key: string, leaseId: string): boolean {
     const record = this.records.get(key);
     if (!record || record.state !== 'in_progress' || record.leaseId !== leaseId) return false;
     this.records.delete(key);

@@ -1,6 +1,7 @@
 // The contract's fifteen Express idempotency behaviours, over real HTTP against real Express apps,
 // for any IdempotencyStore. Run by idempotency-memory.test.ts (and the Redis suite) with a store
 // factory; not a test file itself.
+import http from 'node:http';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { type Clock, type IdempotencyStore, ManualClock, createIdempotencyKey, isIdempotencyError } from 'closed-loop';
@@ -120,6 +121,24 @@ export function describeIdempotencyBehaviours(name: string, setup: IdempotencySu
 
     const post = (url: string, key: string | string[] | undefined, body: unknown = { item: 'book' }, headers: Record<string, string | string[]> = {}, path = '/orders') =>
       send(url, path, { method: 'POST', body, headers: key === undefined ? headers : { 'Idempotency-Key': key, ...headers } });
+
+    /** POSTs JSON with `target` sent as the request target exactly as written. */
+    const rawPost = (url: string, target: string, key: string, body: unknown): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        const { hostname, port } = new URL(url);
+        const payload = Buffer.from(JSON.stringify(body));
+        const req = http.request(
+          { host: hostname, port, method: 'POST', path: target, agent: false, headers: { 'content-type': 'application/json', 'content-length': payload.length, 'idempotency-key': key } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
 
     describe('1. header names match case-insensitively; "abc" and abc are one key', () => {
       test('the header name in any case carries the same key', async () => {
@@ -521,6 +540,40 @@ export function describeIdempotencyBehaviours(name: string, setup: IdempotencySu
         const key = createIdempotencyKey();
         const first = await post(url, key, { item: 'b' }, {}, '/orders?page=1');
         expectReplayOf(await post(url, key, { item: 'b' }, {}, '/orders?page=2'), first);
+        expect(counter.runs).toBe(1);
+      });
+
+      test('the fingerprint path is the concrete one: a router mounted twice is two routes, its query is not part of it', async () => {
+        let runs = 0;
+        const middleware = await idempotent();
+        const url = await serve(undefined, (app) => {
+          const router = setup.express.Router();
+          router.use(middleware);
+          router.post('/orders', (req, res) => void res.status(201).json({ run: ++runs, at: req.baseUrl }));
+          app.use('/v1', router);
+          app.use('/v2', router);
+        });
+        const key = createIdempotencyKey();
+        const first = await post(url, key, { item: 'b' }, {}, '/v1/orders?page=1');
+        expect(first.json()).toEqual({ run: 1, at: '/v1' });
+        expectReplayOf(await post(url, key, { item: 'b' }, {}, '/v1/orders?page=2'), first);
+        // Same router, same req.path ('/orders'), another mount point: another request.
+        expectProblem(await post(url, key, { item: 'b' }, {}, '/v2/orders'), 422, 'KEY_MISMATCH');
+        expect(runs).toBe(1);
+      });
+
+      test('a request target Express parses in full (absolute form, a fragment) has the same path as the plain one', async () => {
+        const counter = { runs: 0 };
+        const url = await serve(await idempotent(), orders(counter));
+        const key = createIdempotencyKey();
+        const first = await post(url, key, { item: 'b' });
+        // Raw request targets: a URL-based client would normalise them away.
+        for (const target of [`${url}/orders`, '/orders#frag', '/orders?x=1#frag']) {
+          const replay = await rawPost(url, target, key, { item: 'b' });
+          expect(replay.status, target).toBe(201);
+          expect(replay.headers['idempotent-replayed'], target).toBe('true');
+          expect(replay.body.equals(first.body), target).toBe(true);
+        }
         expect(counter.runs).toBe(1);
       });
 
