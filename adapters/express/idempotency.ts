@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import { STATUS_CODES } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
@@ -663,13 +664,26 @@ class HeldRequest {
     const chunks = this.chunks;
     if (chunks === undefined) return this.text === '' ? { status, headers, body: '' } : { status, headers, body: this.text, encoding: 'utf8' };
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-    return { status, headers, body: bytes.toString('base64') };
+    // Express hands text to end() as bytes (res.send encodes it for the ETag). UTF-8 bytes are
+    // kept as text: it decodes back to the very same bytes, is a third smaller than base64, and
+    // replays without a decode.
+    return isUtf8(bytes) ? { status, headers, body: bytes.toString('utf8'), encoding: 'utf8' } : { status, headers, body: bytes.toString('base64') };
   }
 }
 
+// The Content-Type most recently stored. A route sends the same one every time, as a new string
+// per response: a record keeps this one instead, so each response's own copy dies young rather
+// than living as long as the record.
+let lastContentType = '';
+
 function putHeader(headers: Record<string, string | string[]>, name: string, value: unknown): void {
   if (value === undefined || value === null) return;
-  headers[name] = Array.isArray(value) ? value.map(String) : String(value);
+  if (typeof value === 'string') {
+    if (name === 'content-type' && value !== lastContentType) lastContentType = value;
+    headers[name] = name === 'content-type' ? lastContentType : value;
+  } else {
+    headers[name] = Array.isArray(value) ? value.map(String) : String(value);
+  }
 }
 
 /**
@@ -800,16 +814,16 @@ function nodeSha256(text: string): string {
   return oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
 }
 
-/** The dispatchers installed on one prototype, and the methods they stand in front of. */
-interface Hooks {
-  writeHead: Method;
-  write: Method;
-  end: Method;
-  baseWriteHead: Method;
-  baseWrite: Method;
-  baseEnd: Method;
+type HookedMethods = Record<'writeHead' | 'write' | 'end', Method>;
+
+/** The dispatchers installed on one prototype, and where the methods they stand in front of are. */
+interface Hooks extends HookedMethods {
+  /** Looked up at every call: methods inherited from here (http.ServerResponse's, usually). */
+  lookup: HookedMethods;
+  /** Captured when the dispatchers were installed: methods the patched object had of its own. */
+  fixed: Partial<HookedMethods>;
 }
-// Prototypes given dispatchers: an Express app's own response prototype, patched in place.
+// Prototypes given dispatchers: Express's own response prototype, patched in place.
 const patchedPrototypes = new WeakMap<object, Hooks>();
 // Prototypes derived from another one (plain Node responses), cached per original.
 const derivedPrototypes = new WeakMap<object, object>();
@@ -818,18 +832,20 @@ const hasOwn = Object.prototype.hasOwnProperty;
 /**
  * Puts the held request's hooks in front of a response's writeHead/write/end.
  *
- * Under Express every response's prototype is its app's own `app.response`, so the hooks are
- * dispatchers defined on that object once: each finds its held request through `res.req` and
- * passes any other response straight to the method it stands in front of. Nothing is allocated per
- * request, and the response keeps its shape: giving each response a new prototype (or own
- * methods) costs V8 a new hidden class per response, which is both garbage and a slower Node
- * HTTP stack for every response after it. A response whose prototype is not an app's (plain
- * Node) gets a cached prototype derived from its own. A response that already has its own
- * writeHead/write/end (another middleware wrapped them) gets own properties instead.
+ * Under Express every response's prototype is its app's `app.response`, which inherits from
+ * Express's own response prototype: the hooks are dispatchers defined on that object once. Each
+ * finds its held request through `res.req` and passes any other response straight on. Nothing is
+ * allocated per request, and the response keeps its shape: giving each response a new prototype
+ * (or own methods) costs V8 a new hidden class per response, which is both garbage and a slower
+ * Node HTTP stack for every response after it. A method the dispatchers stand in front of is
+ * looked up on the prototype at every call, so a later patch of `http.ServerResponse.prototype`
+ * (an APM agent's) still runs. A response whose prototype is not an app's (plain Node) gets a
+ * cached prototype derived from its own; one that already has its own writeHead/write/end
+ * (another middleware wrapped them) gets own properties instead.
  */
 function installHooks(res: Response, request: HeldRequest): void {
   if (hasOwn.call(res, 'writeHead') || hasOwn.call(res, 'write') || hasOwn.call(res, 'end')) {
-    const target = res as unknown as Record<keyof Hooks, Method>;
+    const target = res as unknown as HookedMethods;
     request.baseWriteHead = target.writeHead;
     request.baseWrite = target.write;
     request.baseEnd = target.end;
@@ -847,32 +863,34 @@ function installHooks(res: Response, request: HeldRequest): void {
     };
     return;
   }
-  const proto = Object.getPrototypeOf(res) as Record<keyof Hooks, Method>;
+  const proto = Object.getPrototypeOf(res) as HookedMethods;
   // Express's own response prototype, which every app's `app.response` (and a mounted sub-app's,
   // which a request switches to inside the sub-app) inherits from.
-  const shared = (res as { app?: { response?: unknown } }).app?.response === proto ? (Object.getPrototypeOf(proto) as Record<keyof Hooks, Method> | null) : null;
+  const shared = (res as { app?: { response?: unknown } }).app?.response === proto ? (Object.getPrototypeOf(proto) as HookedMethods | null) : null;
   if (shared !== null) {
     let hooks = patchedPrototypes.get(shared);
     // Patched once, and again if something replaced a dispatcher since (which then sits behind
     // the new one).
     if (hooks === undefined || shared.end !== hooks.end || shared.write !== hooks.write || shared.writeHead !== hooks.writeHead) {
-      hooks = dispatchers(shared);
-      for (const name of ['writeHead', 'write', 'end'] as const) {
+      const fixed: Partial<HookedMethods> = {};
+      for (const name of HOOKED) if (hasOwn.call(shared, name)) fixed[name] = shared[name];
+      hooks = dispatchers(Object.getPrototypeOf(shared) as HookedMethods, fixed);
+      for (const name of HOOKED) {
         Object.defineProperty(shared, name, { configurable: true, writable: true, enumerable: false, value: hooks[name] });
       }
       patchedPrototypes.set(shared, hooks);
     }
     // Unless the app's prototype has its own methods in front of them.
     if (proto.end === hooks.end && proto.write === hooks.write && proto.writeHead === hooks.writeHead) {
-      request.baseWriteHead = hooks.baseWriteHead;
-      request.baseWrite = hooks.baseWrite;
-      request.baseEnd = hooks.baseEnd;
+      request.baseWriteHead = hooks.fixed.writeHead ?? hooks.lookup.writeHead;
+      request.baseWrite = hooks.fixed.write ?? hooks.lookup.write;
+      request.baseEnd = hooks.fixed.end ?? hooks.lookup.end;
       return;
     }
   }
   let derived = derivedPrototypes.get(proto);
   if (derived === undefined) {
-    const hooks = dispatchers(proto);
+    const hooks = dispatchers(proto, {});
     derived = Object.create(proto, {
       writeHead: { configurable: true, writable: true, value: hooks.writeHead },
       write: { configurable: true, writable: true, value: hooks.write },
@@ -886,28 +904,41 @@ function installHooks(res: Response, request: HeldRequest): void {
   Object.setPrototypeOf(res, derived);
 }
 
-/** Dispatchers in front of the methods `base` has now: to the held request, or else to the method. */
-function dispatchers(base: Record<keyof Hooks, Method>): Hooks {
-  const { writeHead: baseWriteHead, write: baseWrite, end: baseEnd } = base;
+const HOOKED = ['writeHead', 'write', 'end'] as const;
+
+/**
+ * Dispatchers to the held request, or else to the method they stand in front of: the one in
+ * `fixed`, or the one `lookup` has at the time of the call.
+ */
+function dispatchers(lookup: HookedMethods, fixed: Partial<HookedMethods>): Hooks {
+  const { writeHead: fixedWriteHead, write: fixedWrite, end: fixedEnd } = fixed;
   // One function per method (not one made in a loop), so each call site stays monomorphic.
   return {
-    baseWriteHead,
-    baseWrite,
-    baseEnd,
+    lookup,
+    fixed,
     writeHead: function writeHead(this: Response) {
       const own = heldOf(this.req);
-      // eslint-disable-next-line prefer-rest-params
-      return own !== undefined && own.res === this && !own.passing ? own.writeHead(arguments) : baseWriteHead.apply(this, arguments as unknown as unknown[]);
+      return own !== undefined && own.res === this && !own.passing
+        ? // eslint-disable-next-line prefer-rest-params
+          own.writeHead(arguments)
+        : // eslint-disable-next-line prefer-rest-params
+          (fixedWriteHead ?? lookup.writeHead).apply(this, arguments as unknown as unknown[]);
     },
     write: function write(this: Response) {
       const own = heldOf(this.req);
-      // eslint-disable-next-line prefer-rest-params
-      return own !== undefined && own.res === this && !own.passing ? own.write(arguments) : baseWrite.apply(this, arguments as unknown as unknown[]);
+      return own !== undefined && own.res === this && !own.passing
+        ? // eslint-disable-next-line prefer-rest-params
+          own.write(arguments)
+        : // eslint-disable-next-line prefer-rest-params
+          (fixedWrite ?? lookup.write).apply(this, arguments as unknown as unknown[]);
     },
     end: function end(this: Response) {
       const own = heldOf(this.req);
-      // eslint-disable-next-line prefer-rest-params
-      return own !== undefined && own.res === this && !own.passing ? own.end(arguments) : baseEnd.apply(this, arguments as unknown as unknown[]);
+      return own !== undefined && own.res === this && !own.passing
+        ? // eslint-disable-next-line prefer-rest-params
+          own.end(arguments)
+        : // eslint-disable-next-line prefer-rest-params
+          (fixedEnd ?? lookup.end).apply(this, arguments as unknown as unknown[]);
     },
   };
 }

@@ -316,6 +316,8 @@ export function describeIdempotencyBehaviours(name: string, setup: IdempotencySu
         ['res.json', (_req, res) => void res.status(201).location('/orders/1').json({ id: 1, note: '\u00fc\u2713' })],
         ['res.send(string)', (_req, res) => void res.status(200).send('<p>h\u00e9llo</p>')],
         ['res.send(Buffer)', (_req, res) => void res.status(201).send(bytes)],
+        // Valid UTF-8 bytes are stored as text: the BOM and every byte must come back as they were.
+        ['res.send(Buffer) of UTF-8 text with a BOM', (_req, res) => void res.status(201).type('text/plain').send(Buffer.from('\ufeffb\u00f6m \u2713\r\n', 'utf8'))],
         ['res.send(object)', (_req, res) => void res.status(202).send({ a: [1, 2, { b: null }] })],
         [
           'res.end(string)',

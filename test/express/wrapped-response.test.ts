@@ -1,6 +1,8 @@
-// The middleware puts its capture in front of res.writeHead/write/end through a derived prototype.
-// A response whose methods another middleware already wrapped (as compression does, with own
-// properties) must be captured just the same, and the other wrapper must still see every byte.
+// The middleware puts its capture in front of res.writeHead/write/end through dispatchers on
+// Express's response prototype. A response whose methods another middleware already wrapped (as
+// compression does, with own properties) must be captured just the same, and the other wrapper must
+// still see every byte; a patch of http.ServerResponse made later (as an APM agent makes) still runs.
+import http from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createIdempotencyMiddleware } from 'closed-loop/express';
 import { EXPRESS_VERSIONS, serve, type Served } from './_extras.js';
@@ -59,4 +61,36 @@ describe.each(EXPRESS_VERSIONS)('%s', (_name, express) => {
       expect(bytesSeenByWrapper).toBeGreaterThanOrEqual(Buffer.byteLength(firstText));
     });
   }
+
+  test('a patch of http.ServerResponse.prototype.end made after the first request still runs, held or not', async () => {
+    let runs = 0;
+    const app = express();
+    app.use(express.json());
+    app.use(createIdempotencyMiddleware());
+    app.post('/orders', (_req, res) => void res.status(201).json({ run: ++runs }));
+    served = await serve(app as never);
+    const post = (key?: string) =>
+      fetch(`${served!.url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key && { 'idempotency-key': key }) }, body: '{}' });
+    // The middleware has installed its dispatchers by now.
+    expect((await post('before-the-patch')).status).toBe(201);
+
+    const original = http.ServerResponse.prototype.end;
+    const seen: string[] = [];
+    http.ServerResponse.prototype.end = function patched(this: http.ServerResponse, ...args: unknown[]) {
+      seen.push(`${this.req?.headers['idempotency-key'] ?? 'no key'}`);
+      return (original as (...a: unknown[]) => unknown).apply(this, args) as http.ServerResponse;
+    } as typeof original;
+    try {
+      const first = await post('after-the-patch');
+      const replay = await post('after-the-patch');
+      const plain = await post();
+      expect([first.status, replay.status, plain.status]).toEqual([201, 201, 201]);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(await replay.json()).toEqual(await first.json());
+      expect(seen).toEqual(['after-the-patch', 'after-the-patch', 'no key']);
+      expect(runs).toBe(3);
+    } finally {
+      http.ServerResponse.prototype.end = original;
+    }
+  });
 });
