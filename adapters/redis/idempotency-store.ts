@@ -181,6 +181,10 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   /** The per-command deadline in ms. */
   readonly commandTimeoutMs: number;
   private readonly clock: Clock;
+  // Lease ids fence within one key's history, across every store instance sharing the Redis: a
+  // UUID v7 per store instance and a counter are as unique as a fresh UUID per claim, for less.
+  private readonly leasePrefix = `${createIdempotencyKey()}:`;
+  private leaseCounter = 0;
 
   /**
    * @param client - an `ioredis` `Redis` or `Cluster` client (the store neither connects nor closes it)
@@ -215,7 +219,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim> {
     const leaseMs = ms('leaseMs', request.leaseMs);
     const ttlMs = ms('ttlMs', request.ttlMs);
-    const args = [this.redisKey(request.key), request.fingerprint, leaseMs, ttlMs, this.clock.now(), createIdempotencyKey()];
+    const args = [this.redisKey(request.key), request.fingerprint, leaseMs, ttlMs, this.clock.now(), this.leasePrefix + (++this.leaseCounter).toString(36)];
     const reply = await this.run('claim', () => this.script(CLAIM_CMD)(...args));
     const [status, a, b] = Array.isArray(reply) ? (reply as unknown[]).map(text) : [];
     switch (status) {
