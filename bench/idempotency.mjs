@@ -1,6 +1,7 @@
 // HTTP throughput of an Express 5 POST route with and without idempotency middleware: bare, closed-loop
 // on the memory store (new keys), replays of one key, closed-loop on the Redis store (new keys), and
-// express-idempotency with its default in-memory adapter (new keys). Run with `npm run bench`
+// express-idempotency with its default in-memory adapter (new keys). For the Redis cases the CPU
+// redis-server spent per request is printed too (read from /proc on Linux). Run with `npm run bench`
 // (builds dist first, then runs bench/run.mjs and this file).
 //
 // Every case's app runs in its own child process (this file with `--serve <case>`), one at a time,
@@ -28,7 +29,7 @@
 
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,8 @@ const REQUEST_BODY = JSON.stringify({ item: 'book', quantity: 2, price: { amount
 const RESPONSE_BODY = { ok: true, id: 'order-1', status: 'created' };
 const RESPONSE_TEXT = JSON.stringify(RESPONSE_BODY);
 const REDIS_PREFIX = 'closed-loop-bench:idem:';
+// Linux's USER_HZ, the unit of utime/stime in /proc/<pid>/stat: 100 on every common build.
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 const allCases = [
   { id: 'bare', label: 'bare Express 5 route (express.json())' },
@@ -162,8 +165,10 @@ async function runCase(c, { autocannon, redis, DURATION, WARMUP, CONNECTIONS, pr
       });
     if (WARMUP > 0) await load(WARMUP);
     const before = await settled(server);
+    const redisBefore = c.redis ? redis.cpuUs() : undefined;
     const result = await load(DURATION);
     const stats = await settled(server);
+    const redisAfter = c.redis ? redis.cpuUs() : undefined;
     const runs = stats.runs - before.runs;
     const ok = result['2xx'];
     if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses (${statusSummary(result)})`);
@@ -177,6 +182,7 @@ async function runCase(c, { autocannon, redis, DURATION, WARMUP, CONNECTIONS, pr
       p50: result.latency.p50,
       total: result.requests.total,
       cpuPerRequest: (stats.cpuUs - before.cpuUs) / result.requests.total,
+      redisCpuPerRequest: redisBefore !== undefined && redisAfter !== undefined ? (redisAfter - redisBefore) / result.requests.total : undefined,
       non2xx: result.non2xx,
       errors: result.errors + result.timeouts,
       runs,
@@ -295,7 +301,7 @@ function printReport({ cases, samples, problems, notes, elapsedS, ROUNDS, DURATI
   console.log('');
 
   const results = new Map();
-  const rows = [['case', 'req/s (median)', 'min–max', 'p99 ms', 'server CPU µs/req', 'non-2xx', 'errors', 'handler runs']];
+  const rows = [['case', 'req/s (median)', 'min–max', 'p99 ms', 'server CPU µs/req', 'redis-server CPU µs/req', 'non-2xx', 'errors', 'handler runs']];
   for (const c of cases) {
     const s = samples.get(c.id);
     const rps = s.map((x) => x.rps);
@@ -314,12 +320,13 @@ function printReport({ cases, samples, problems, notes, elapsedS, ROUNDS, DURATI
       `${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}`,
       r.p99.toFixed(1),
       median(s.map((x) => x.cpuPerRequest)).toFixed(0),
+      s.every((x) => x.redisCpuPerRequest !== undefined) ? median(s.map((x) => x.redisCpuPerRequest)).toFixed(0) : '—',
       r.non2xx,
       r.errors,
       `${sum(s.map((x) => x.runs))} / ${sum(s.map((x) => x.total))} req`,
     ]);
   }
-  printTable(rows, [false, true, true, true, true, true, true, true]);
+  printTable(rows, [false, true, true, true, true, true, true, true, true]);
 
   const invalid = cases.filter((c) => !results.get(c.id).valid);
   if (invalid.length > 0) {
@@ -479,6 +486,15 @@ async function startRedisServer() {
         port,
         url: `redis://127.0.0.1:${port}`,
         version: `redis-server ${version ?? '?'}`,
+        // User + system CPU of redis-server so far, in µs (Linux /proc; undefined elsewhere).
+        cpuUs() {
+          try {
+            const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+            return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+          } catch {
+            return undefined;
+          }
+        },
         async stop() {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
           await exited;

@@ -10,6 +10,7 @@ import {
   type IdempotencyStoreStats,
   realClock,
 } from 'closed-loop';
+import { CommandBatch } from './command-batch.js';
 import { withCommandTimeout } from './command-timeout.js';
 
 /** Options of {@link RedisIdempotencyStore}. */
@@ -158,6 +159,9 @@ const SCAN_COUNT = 500;
  * - Any command that has not answered within `commandTimeoutMs` (default 2000), and any Redis or
  *   connection error, rejects with `IdempotencyError` `STORE_UNAVAILABLE` (the Redis error as
  *   `cause`), whatever the client's retry and offline-queue settings.
+ * - The claims, completions and releases of one event-loop turn go to Redis as one pipeline (one
+ *   write for all the requests in flight), each with its own answer. Not on a `Cluster` (each
+ *   record has its own slot), nor on a client with `enableAutoPipelining`, which pipelines itself.
  *
  * The store does not own the client: close it yourself (`client.quit()`). It defines three
  * namespaced script commands on it (`closedLoopIdempotency…V1`). `ioredis` is an optional peer
@@ -185,6 +189,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   // UUID v7 per store instance and a counter are as unique as a fresh UUID per claim, for less.
   private readonly leasePrefix = `${createIdempotencyKey()}:`;
   private leaseCounter = 0;
+  // The scripts of one event-loop turn go as one pipeline (not on a Cluster, nor on a client that
+  // already pipelines by itself).
+  private readonly batch: CommandBatch | undefined;
 
   /**
    * @param client - an `ioredis` `Redis` or `Cluster` client (the store neither connects nor closes it)
@@ -209,6 +216,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     define(client, CLAIM_CMD, CLAIM_LUA);
     define(client, COMPLETE_CMD, COMPLETE_LUA);
     define(client, RELEASE_CMD, RELEASE_LUA);
+    const own = client as { isCluster?: boolean; options?: { enableAutoPipelining?: boolean } };
+    this.batch = own.isCluster || own.options?.enableAutoPipelining ? undefined : new CommandBatch(client as Redis);
   }
 
   /**
@@ -220,7 +229,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     const leaseMs = ms('leaseMs', request.leaseMs);
     const ttlMs = ms('ttlMs', request.ttlMs);
     const args = [this.redisKey(request.key), request.fingerprint, leaseMs, ttlMs, this.clock.now(), this.leasePrefix + (++this.leaseCounter).toString(36)];
-    const reply = await this.run('claim', () => this.script(CLAIM_CMD)(...args));
+    const reply = await this.run('claim', () => this.send(CLAIM_CMD, args));
     const [status, a, b] = Array.isArray(reply) ? (reply as unknown[]).map(text) : [];
     switch (status) {
       case 'acquired':
@@ -244,13 +253,13 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async complete(key: string, leaseId: string, result: unknown, ttlMs: number): Promise<boolean> {
     const json = result === undefined ? undefined : JSON.stringify(result);
     const args = [this.redisKey(key), leaseId, json ?? '', json === undefined ? '0' : '1', ms('ttlMs', ttlMs), this.clock.now()];
-    const reply = await this.run('complete', () => this.script(COMPLETE_CMD)(...args));
+    const reply = await this.run('complete', () => this.send(COMPLETE_CMD, args));
     return Number(reply) === 1;
   }
 
   /** Drops the in-progress record so the key is new again; false when `leaseId` no longer holds it. One atomic Lua script. */
   async release(key: string, leaseId: string): Promise<boolean> {
-    const reply = await this.run('release', () => this.script(RELEASE_CMD)(this.redisKey(key), leaseId));
+    const reply = await this.run('release', () => this.send(RELEASE_CMD, [this.redisKey(key), leaseId]));
     return Number(reply) === 1;
   }
 
@@ -321,9 +330,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     return `${this.prefix}{${key}}`;
   }
 
-  private script(name: string): ScriptCommand {
+  /** Runs one of the store's scripts: with the other commands of this turn, where it can. */
+  private send(name: string, args: Array<string | number>): Promise<unknown> {
+    if (this.batch !== undefined) return this.batch.send(name, args);
     const command = (this.client as unknown as Record<string, ScriptCommand>)[name]!;
-    return command.bind(this.client);
+    return command.apply(this.client, args);
   }
 
   /** Visits every key under the prefix, a batch at a time, with the node (and bare key names) to use. */

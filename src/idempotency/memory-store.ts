@@ -12,8 +12,9 @@ import type {
 /** Options of {@link MemoryIdempotencyStore}. */
 export interface MemoryIdempotencyStoreOptions {
   /**
-   * Most records held. When full, the oldest completed or expired records make room; if every
-   * record is a live in-flight claim, a new claim fails with `STORE_UNAVAILABLE`. Default 10000.
+   * Most records held. When full, expired records and then the oldest completed ones (by claim
+   * time) make room; if every record is a live in-flight claim, a new claim fails with
+   * `STORE_UNAVAILABLE`. Default 10000.
    */
   maxEntries?: number;
   /** The clock for leases and expiry. Default {@link realClock}. */

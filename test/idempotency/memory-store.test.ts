@@ -75,6 +75,18 @@ describe('MemoryIdempotencyStore: maxEntries bound', () => {
     expect(await s.get('key-14')).toBeUndefined();
   });
 
+  test('eviction goes by claim time, not by completion time', async () => {
+    const s = new MemoryIdempotencyStore({ maxEntries: 3, clock: new ManualClock() });
+    const leases: string[] = [];
+    for (const key of ['k0', 'k1', 'k2']) leases.push(acquired(await s.claim(request(key))));
+    // Completed newest first: k0 was claimed first and completed last.
+    for (const i of [2, 1, 0]) expect(await s.complete(`k${i}`, leases[i]!, { n: i }, TTL)).toBe(true);
+    acquired(await s.claim(request('k3')));
+    expect(await s.get('k0')).toBeUndefined();
+    expect((await s.get('k1'))?.result).toEqual({ n: 1 });
+    expect((await s.get('k2'))?.result).toEqual({ n: 2 });
+  });
+
   test('holds under 10 000 distinct keys claimed and released', async () => {
     const s = new MemoryIdempotencyStore({ maxEntries: 50, clock: new ManualClock() });
     for (let i = 0; i < 10_000; i++) {

@@ -82,6 +82,13 @@ describeIdempotencyStoreContract('RedisIdempotencyStore', async ({ clock }) => {
   return { store: new RedisIdempotencyStore(client, { prefix: uniquePrefix('contract'), clock }) };
 });
 
+// The docs recommend `enableAutoPipelining` for throughput: the commands of one event-loop turn go
+// to Redis as one pipeline, and every behaviour must hold all the same.
+describeIdempotencyStoreContract('RedisIdempotencyStore, client with enableAutoPipelining', async ({ clock }) => {
+  const client = connect(server.url, { enableAutoPipelining: true });
+  return { store: new RedisIdempotencyStore(client, { prefix: uniquePrefix('autopipe'), clock }) };
+});
+
 describe('RedisIdempotencyStore on a real redis-server', () => {
   describe('keys and records', () => {
     test('a record is one JSON string at `${prefix}{${key}}` (hash-tagged, prefixed)', async () => {
@@ -198,6 +205,54 @@ describe('RedisIdempotencyStore on a real redis-server', () => {
       }
       expect(await store.get('short')).toBeUndefined();
       expect(acquired(await store.claim(req('short', 'fp2', 40, 80))).takeover).toBe(false);
+    });
+  });
+
+  describe('the commands of one event-loop turn go to Redis as one pipeline', () => {
+    /** redis-server's count of socket reads so far (INFO stats), asked on a connection of its own. */
+    async function readsProcessed(): Promise<number> {
+      const info = await connect().info('stats');
+      const found = /total_reads_processed:(\d+)/.exec(info);
+      if (!found) throw new Error('INFO stats has no total_reads_processed (redis-server 6.2 or later needed)');
+      return Number(found[1]);
+    }
+
+    test('50 concurrent claims: a few socket reads in Redis, not 50, and each claim its own answer', async () => {
+      const client = connect();
+      const store = new RedisIdempotencyStore(client, { prefix: uniquePrefix('batch'), clock: new ManualClock(T0) });
+      acquired(await store.claim(req('warm-up'))); // connected, scripts loaded
+      const before = await readsProcessed();
+      // 48 new keys, and one key claimed twice within the same turn.
+      const claims = await Promise.all([
+        ...Array.from({ length: 48 }, (_, i) => store.claim(req(`key-${i}`))),
+        store.claim(req('twice')),
+        store.claim(req('twice')),
+      ]);
+      const reads = (await readsProcessed()) - before;
+      // The INFO connection's own read and this batch's; a read split in two is still far from 50.
+      expect(reads).toBeLessThanOrEqual(6);
+      expect(claims.slice(0, 48).every((c) => c.status === 'acquired')).toBe(true);
+      expect(new Set(claims.slice(0, 48).map((c) => acquired(c).leaseId)).size).toBe(48);
+      expect(claims.slice(48).map((c) => c.status)).toEqual(['acquired', 'in_progress']);
+    });
+
+    test('a command that fails in Redis fails alone: the others of its pipeline get their answers', async () => {
+      const client = connect();
+      const prefix = uniquePrefix('batch-error');
+      const store = new RedisIdempotencyStore(client, { prefix, clock: new ManualClock(T0) });
+      await client.set(`${prefix}{corrupt}`, 'not json');
+      const results = await Promise.allSettled([store.claim(req('a')), store.claim(req('corrupt')), store.claim(req('b'))]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const error = (results[1] as PromiseRejectedResult).reason;
+      expect(isIdempotencyError(error) && error.code).toBe('STORE_UNAVAILABLE');
+      const lease = acquired((results[0] as PromiseFulfilledResult<IdempotencyClaim>).value).leaseId;
+      expect(await store.complete('a', lease, { ok: 1 }, TTL)).toBe(true);
+    });
+
+    test('a client with enableAutoPipelining is left to pipeline by itself: the store still answers', async () => {
+      const store = new RedisIdempotencyStore(connect(server.url, { enableAutoPipelining: true }), { prefix: uniquePrefix('auto') });
+      const claims = await Promise.all([store.claim(req('x')), store.claim(req('x')), store.claim(req('y'))]);
+      expect(claims.map((c) => c.status)).toEqual(['acquired', 'in_progress', 'acquired']);
     });
   });
 
