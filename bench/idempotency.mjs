@@ -41,8 +41,6 @@ const REQUEST_BODY = JSON.stringify({ item: 'book', quantity: 2, price: { amount
 const RESPONSE_BODY = { ok: true, id: 'order-1', status: 'created' };
 const RESPONSE_TEXT = JSON.stringify(RESPONSE_BODY);
 const REDIS_PREFIX = 'closed-loop-bench:idem:';
-// Linux's USER_HZ, the unit of utime/stime in /proc/<pid>/stat: 100 on every common build.
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
 const allCases = [
   { id: 'bare', label: 'bare Express 5 route (express.json())' },
@@ -465,6 +463,8 @@ async function startRedisServer() {
   const binary = [process.env.REDIS_SERVER, '/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => p && existsSync(p));
   if (!binary) throw new Error('redis-server not found (apt-get install redis-server, or set REDIS_SERVER)');
   const version = spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1];
+  // Linux's USER_HZ, the unit of utime/stime in /proc/<pid>/stat: 100 on every common build.
+  const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
   let lastError;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
@@ -490,7 +490,7 @@ async function startRedisServer() {
         cpuUs() {
           try {
             const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-            return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+            return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks;
           } catch {
             return undefined;
           }

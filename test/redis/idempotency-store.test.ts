@@ -82,8 +82,8 @@ describeIdempotencyStoreContract('RedisIdempotencyStore', async ({ clock }) => {
   return { store: new RedisIdempotencyStore(client, { prefix: uniquePrefix('contract'), clock }) };
 });
 
-// The docs recommend `enableAutoPipelining` for throughput: the commands of one event-loop turn go
-// to Redis as one pipeline, and every behaviour must hold all the same.
+// A client with `enableAutoPipelining` batches the commands of one event-loop turn itself (the
+// store then does not): every behaviour of the contract must hold all the same.
 describeIdempotencyStoreContract('RedisIdempotencyStore, client with enableAutoPipelining', async ({ clock }) => {
   const client = connect(server.url, { enableAutoPipelining: true });
   return { store: new RedisIdempotencyStore(client, { prefix: uniquePrefix('autopipe'), clock }) };
@@ -249,7 +249,7 @@ describe('RedisIdempotencyStore on a real redis-server', () => {
       expect(await store.complete('a', lease, { ok: 1 }, TTL)).toBe(true);
     });
 
-    test('a client with enableAutoPipelining is left to pipeline by itself: the store still answers', async () => {
+    test('on a client with enableAutoPipelining, two claims of one key in one turn: one acquired, one in progress', async () => {
       const store = new RedisIdempotencyStore(connect(server.url, { enableAutoPipelining: true }), { prefix: uniquePrefix('auto') });
       const claims = await Promise.all([store.claim(req('x')), store.claim(req('x')), store.claim(req('y'))]);
       expect(claims.map((c) => c.status)).toEqual(['acquired', 'in_progress', 'acquired']);
