@@ -398,8 +398,7 @@ describe('RedisTransport on a real redis-server', () => {
         const prefix = uniquePrefix('restart');
         const name = `restart-${counter}`;
         const a = instance({ prefix, url: own.url });
-        // b reconnects on a fixed 300 ms schedule (its duplicate inherits the client's retryStrategy),
-        // so the probe below is connected to the new server before b comes back.
+        // b reconnects on a fixed 300 ms schedule (its duplicate inherits the client's retryStrategy).
         const bClient = connect(own.url, { connectionName: name, retryStrategy: () => 300 });
         const b = instance({ prefix, client: bClient, watch: ['orders', 'users'] });
         await Promise.all([connected(a), connected(b)]);
@@ -414,19 +413,26 @@ describe('RedisTransport on a real redis-server', () => {
         // When the transport says resynced, its subscriptions are already confirmed by Redis: an event
         // published right then, on a connection that is up, arrives.
         const onResync = event('invoices');
-        let probe: Redis | undefined;
+        // b may reach resynced before or after the probe has connected (b retries every 300 ms from
+        // the moment Redis went away): the publish waits for whichever comes last.
+        let probeReady!: (probe: Redis) => void;
+        const probeConnected = new Promise<Redis>((resolve) => {
+          probeReady = resolve;
+        });
         // (The transport looks up listener.onStatus when it reports, so wrapping the recorder's works.)
         const publishedOnResync = new Promise<void>((resolve, reject) => {
           const original = b.listener.onStatus;
           b.listener.onStatus = (status) => {
             original(status);
-            if (status === 'resynced') probe!.publish(`${prefix}invoices`, JSON.stringify(onResync)).then(() => resolve(), reject);
+            if (status === 'resynced') {
+              probeConnected.then((probe) => probe.publish(`${prefix}invoices`, JSON.stringify(onResync))).then(() => resolve(), reject);
+            }
           };
         });
         restarted = await relaunchOnPort(own.port);
-        probe = connect(own.url);
+        const probe = connect(own.url);
         expect(await probe.ping()).toBe('PONG');
-        expect(b.listener.statuses).toEqual(['connected', 'reconnecting']);
+        probeReady(probe);
         await vi.waitFor(() => expect(b.listener.statuses).toEqual(['connected', 'reconnecting', 'resynced']), { timeout: 10_000 });
         await publishedOnResync;
         await received(b, [onResync.eventId]);
