@@ -85,6 +85,8 @@ export type {
   RealtimeTransportListener,
   RecordId,
 } from './realtime/types.js';
+export { RealtimeObserver } from './realtime/observer.js';
+export type { RealtimeObserverOptions, RealtimeObserverState } from './realtime/observer.js';
 export { SseTransport } from './realtime/sse-transport.js';
 export type { SseTransportHeaders, SseTransportOptions } from './realtime/sse-transport.js';
 
