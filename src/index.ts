@@ -94,6 +94,7 @@ export { createSyncClient, SYNC_REQUEST_ITEM_TYPE } from './client/sync-client.j
 export type { SyncClient, SyncGetOptions } from './client/sync-client.js';
 export { SyncMutation } from './client/mutation.js';
 export type {
+  SyncMutationHooks,
   SyncMutationListener,
   SyncMutationOptions,
   SyncMutationSend,

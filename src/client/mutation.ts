@@ -12,6 +12,26 @@ export interface SyncMutationOptions {
   retry?: RetryOptions | false;
   /** Queue the mutation when no server can be reached (needs the client's `offlineQueue`). */
   queueWhenOffline?: boolean;
+  /**
+   * Write each mutation to the client's `offlineQueue` before it is sent, so a reload or a closed tab
+   * mid-request does not lose it (see {@link SyncRequestOptions.durable}). Default: the client's `durable`.
+   */
+  durable?: boolean;
+}
+
+/**
+ * Lifecycle callbacks of one {@link SyncMutation.mutate} call, for optimistic updates: `onMutate`
+ * may return a context (for example the previous list) that the others get back to roll back.
+ */
+export interface SyncMutationHooks<TData = unknown, TVars = unknown, TContext = unknown> {
+  /** Before the request is sent. Its result (awaited) is the context; if it throws, nothing is sent and the call fails with that error. */
+  onMutate?: (vars: TVars) => TContext | Promise<TContext>;
+  /** After the server accepted it (for a queued mutation: when the queue delivered it). */
+  onSuccess?: (data: TData, vars: TVars, context: TContext | undefined) => unknown;
+  /** After it failed for good (for a queued mutation: when the queue gave it up). */
+  onError?: (error: unknown, vars: TVars, context: TContext | undefined) => unknown;
+  /** After `onSuccess` or `onError`, always. */
+  onSettled?: (data: TData | undefined, error: unknown, vars: TVars, context: TContext | undefined) => unknown;
 }
 
 /** Where a {@link SyncMutation} is. */
@@ -78,54 +98,33 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
     if (options.headers !== undefined) this.requestOptions.headers = options.headers;
     if (options.retry !== undefined) this.requestOptions.retry = options.retry;
     if (options.queueWhenOffline !== undefined) this.requestOptions.queueWhenOffline = options.queueWhenOffline;
+    if (options.durable !== undefined) this.requestOptions.durable = options.durable;
     this.state = idleState(maxAttempts);
   }
 
   /**
    * Sends `vars` as the request body with a fresh idempotency key. While a mutation is pending this
-   * sends nothing and returns the pending promise (a double click is one mutation). The promise
-   * rejects like `client.request` (an `OfflineQueuedError` when queued); the state reflects the
-   * outcome either way, so a UI may ignore the promise.
+   * sends nothing, runs none of `hooks`, and returns the pending promise (a double click is one
+   * mutation). The promise rejects like `client.request` (an `OfflineQueuedError` when queued); the
+   * state reflects the outcome either way, so a UI may ignore the promise.
+   *
+   * `hooks` run for this call whatever happens to the UI that started it (also after `reset()` or an
+   * unmount): `onMutate` before the request is sent, then `onSuccess` or `onError`, then `onSettled`.
+   * A queued mutation is not settled yet: its hooks run when the queue delivers it (success) or gives
+   * it up (error), so an optimistic update is not rolled back while it waits. A hook that throws or
+   * rejects is reported as an uncaught error and changes nothing else.
    *
    * @param vars - the request body
+   * @param hooks - lifecycle callbacks of this call (optimistic updates)
    * @returns the response
    */
-  mutate(vars: TVars): Promise<SyncResponse<TData>> {
+  mutate<TContext = unknown>(vars: TVars, hooks?: SyncMutationHooks<TData, TVars, TContext>): Promise<SyncResponse<TData>> {
     if (this.pending !== undefined) return this.pending;
     const generation = ++this.generation;
     const key = createIdempotencyKey();
     this.set({ status: 'pending', attempt: 0, maxAttempts: this.maxAttempts, data: undefined, error: undefined, idempotencyKey: key });
     const current = (): boolean => generation === this.generation;
-    const promise = this.send(vars, {
-      ...this.requestOptions,
-      idempotencyKey: key,
-      onAttempt: (attempt, maxAttempts) => {
-        if (current()) this.set({ ...this.state, attempt, maxAttempts });
-      },
-    }).then(
-      (response) => {
-        if (current()) this.succeed(response);
-        return response;
-      },
-      (error: unknown) => {
-        if (current()) {
-          if (isOfflineQueuedError(error)) {
-            this.set({ ...this.state, status: 'queued', error: undefined });
-            (error.delivery as Promise<SyncResponse<TData>>).then(
-              (response) => {
-                if (current()) this.succeed(response);
-              },
-              (reason: unknown) => {
-                if (current()) this.set({ ...this.state, status: 'error', error: reason });
-              },
-            );
-          } else {
-            this.set({ ...this.state, status: 'error', error });
-          }
-        }
-        throw error;
-      },
-    );
+    const promise = this.run(vars, key, current, hooks ?? {});
     // The state carries the outcome: a caller that ignores the promise gets no unhandled rejection.
     promise.catch(noop);
     this.pending = promise;
@@ -134,6 +133,48 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
     };
     promise.then(clear, clear);
     return promise;
+  }
+
+  private async run<TContext>(
+    vars: TVars,
+    key: string,
+    current: () => boolean,
+    hooks: SyncMutationHooks<TData, TVars, TContext>,
+  ): Promise<SyncResponse<TData>> {
+    let context: TContext | undefined;
+    let response: SyncResponse<TData>;
+    try {
+      if (hooks.onMutate !== undefined) context = await hooks.onMutate(vars);
+      response = await this.send(vars, {
+        ...this.requestOptions,
+        idempotencyKey: key,
+        onAttempt: (attempt, maxAttempts) => {
+          if (current()) this.set({ ...this.state, attempt, maxAttempts });
+        },
+      });
+    } catch (error) {
+      if (!isOfflineQueuedError(error)) {
+        if (current()) this.set({ ...this.state, status: 'error', error });
+        await settle(hooks, vars, context, undefined, error);
+        throw error;
+      }
+      if (current()) this.set({ ...this.state, status: 'queued', error: undefined });
+      // Settled when the queue delivers it (or gives up); the call itself rejects now, as the client's.
+      (error.delivery as Promise<SyncResponse<TData>>).then(
+        (delivered) => {
+          if (current()) this.succeed(delivered);
+          return settle(hooks, vars, context, delivered, undefined);
+        },
+        (reason: unknown) => {
+          if (current()) this.set({ ...this.state, status: 'error', error: reason });
+          return settle(hooks, vars, context, undefined, reason);
+        },
+      );
+      throw error;
+    }
+    if (current()) this.succeed(response);
+    await settle(hooks, vars, context, response, undefined);
+    return response;
   }
 
   /**
@@ -180,6 +221,29 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
       }
     }
   }
+}
+
+/** Runs the settle hooks of one call in order; a hook that fails is reported, never thrown. */
+async function settle<TData, TVars, TContext>(
+  hooks: SyncMutationHooks<TData, TVars, TContext>,
+  vars: TVars,
+  context: TContext | undefined,
+  response: SyncResponse<TData> | undefined,
+  error: unknown,
+): Promise<void> {
+  const run = async (hook: () => unknown): Promise<void> => {
+    try {
+      await hook();
+    } catch (thrown) {
+      reportUncaught(thrown);
+    }
+  };
+  if (response !== undefined) {
+    if (hooks.onSuccess !== undefined) await run(() => hooks.onSuccess!(response.data, vars, context));
+  } else if (hooks.onError !== undefined) {
+    await run(() => hooks.onError!(error, vars, context));
+  }
+  if (hooks.onSettled !== undefined) await run(() => hooks.onSettled!(response?.data, error, vars, context));
 }
 
 function idleState<TData>(maxAttempts: number): SyncMutationState<TData> {

@@ -38,6 +38,21 @@ export interface SyncClientQueue {
   registerHandler(type: string, handler: (item: SyncQueueItem, context?: { signal?: AbortSignal | undefined }) => unknown): () => void;
   /** Delivers the stored items. */
   process(handler?: (item: SyncQueueItem) => unknown): Promise<unknown>;
+  /**
+   * Stores an item its caller is sending itself, which the queue's flushes leave alone until
+   * `release` (durable mutations need it, with `release` and `remove`).
+   */
+  hold?(
+    payload: unknown,
+    options?: { priority?: number; idempotencyKey?: string; type?: string },
+  ): Promise<{
+    /** The stored item's id. */
+    id: string;
+  }>;
+  /** Hands a held item over to the flushes. */
+  release?(id: string): Promise<unknown>;
+  /** Removes an item. */
+  remove?(id: string): Promise<unknown>;
   /** Subscribes to `processed` and `deadLettered`; returns an unsubscribe function. */
   on(event: 'processed', listener: (item: SyncQueueItem, result: unknown) => void): unknown;
   /** Subscribes to `processed` and `deadLettered`; returns an unsubscribe function. */
@@ -91,6 +106,11 @@ export interface SyncClientOptions {
   breaker?: CircuitBreakerOptions | false;
   /** Where mutations that cannot reach a server are kept for later delivery. Default: none. */
   offlineQueue?: SyncClientQueue | false;
+  /**
+   * Make every POST, PUT, PATCH and DELETE durable (see {@link SyncRequestOptions.durable}); a call or
+   * a `mutation()` may say otherwise. Needs `offlineQueue`. Default false.
+   */
+  durable?: boolean;
   /** The item `type` the client stores in (and handles from) `offlineQueue`. Default `'closed-loop/request'`. */
   queueItemType?: string;
   /** The header carrying the idempotency key. Default `'Idempotency-Key'`. */
@@ -134,6 +154,17 @@ export interface SyncRequestOptions {
    * browser offline), put it in the client's `offlineQueue` and reject with `OfflineQueuedError`.
    */
   queueWhenOffline?: boolean;
+  /**
+   * For a mutation: write it to the client's `offlineQueue` (with its key) before the first send, and
+   * take it out only when the server has given a final answer (a success, or an error that will not
+   * be retried). If the page is reloaded, closed or crashes meanwhile, the queue's next flush sends it
+   * again with the same key, so the server runs it once. When it cannot get through now (offline,
+   * network failures, or retries used up), it stays queued and the call rejects with
+   * `OfflineQueuedError`, whose `delivery` settles when the queue delivers it. Aborting the call's
+   * `signal` takes it out of the queue. The body must be storable (JSON or a string). Default: the
+   * client's `durable`.
+   */
+  durable?: boolean;
   /** Retry options of this call, merged over the client's; `false` for a single attempt. */
   retry?: RetryOptions | false;
   /** Called as each attempt starts, with its number and the most attempts the call may make. */

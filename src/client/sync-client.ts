@@ -4,6 +4,7 @@ import {
   HttpError,
   isCircuitBreakerError,
   isNetworkError,
+  isOfflineQueuedError,
   isRetryExhaustedError,
   NetworkError,
   OfflineQueuedError,
@@ -161,6 +162,10 @@ interface Call {
   maxAttempts: number;
   onAttempt: ((attempt: number, maxAttempts: number) => void) | undefined;
   queueable: boolean;
+  /** Written to the queue before the first send (see `SyncRequestOptions.durable`). */
+  durable: boolean;
+  /** The id of the queue item a durable call holds while it sends. */
+  held: string | undefined;
   /** Path plus call headers: the dedupe and ETag key of a GET. */
   cacheKey: string;
   /** Where the next attempt starts looking for a server. */
@@ -197,6 +202,7 @@ class Client implements SyncClient {
   private readonly etags: EtagCache | undefined;
   private readonly queue: SyncClientQueue | undefined;
   private readonly itemType: string;
+  private readonly durable: boolean;
   private readonly inflight = new Map<string, SharedGet>();
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly cleanups: Array<() => void> = [];
@@ -260,6 +266,11 @@ class Client implements SyncClient {
       this.queue = queue;
       this.attachQueue(queue);
     }
+    if (options.durable !== undefined && typeof options.durable !== 'boolean') {
+      throw new TypeError('closed-loop: `durable` must be true or false');
+    }
+    this.durable = options.durable === true;
+    if (this.durable) checkHoldingQueue(this.queue);
     const target = globalThis as { addEventListener?: EventTarget['addEventListener']; removeEventListener?: EventTarget['removeEventListener'] };
     if (typeof target.addEventListener === 'function' && typeof target.removeEventListener === 'function') {
       const onOnline = (): void => this.pool.resetNetworkBreakers();
@@ -347,6 +358,7 @@ class Client implements SyncClient {
     if (key !== undefined) checkKey(key);
     else if (!safe) key = createIdempotencyKey();
     const retry = this.retryFor(options.retry);
+    const durable = this.isDurable(options.durable, m, body);
     const signal = options.signal;
     if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
       throw new TypeError('closed-loop: `signal` must be an AbortSignal');
@@ -363,10 +375,24 @@ class Client implements SyncClient {
       maxAttempts: retry === false ? 1 : (retry.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
       onAttempt: options.onAttempt,
       queueable: options.queueWhenOffline === true && !safe && this.queue !== undefined && body.storable,
+      durable,
+      held: undefined,
       cacheKey: headers === undefined ? path : `${path}\n${headersKey(headers)}`,
       cursor: 0,
       etagEntry: undefined,
     };
+  }
+
+  /** Whether a call is durable: asked for explicitly (and then possible), or the client's default. */
+  private isDurable(option: unknown, method: SyncMethod, body: EncodedBody): boolean {
+    if (option !== undefined && typeof option !== 'boolean') throw new TypeError('closed-loop: `durable` must be true or false');
+    if (option === false) return false;
+    const mutation = !isSafeMethod(method);
+    if (option === undefined) return this.durable && mutation && body.storable;
+    if (!mutation) throw new TypeError(`closed-loop: only a POST, PUT, PATCH or DELETE can be durable, not a ${method}`);
+    checkHoldingQueue(this.queue);
+    if (!body.storable) throw new TypeError('closed-loop: a durable call needs a body the offline queue can store (JSON or a string)');
+    return true;
   }
 
   private retryFor(override: RetryOptions | false | undefined): RetryOptions | false {
@@ -430,9 +456,30 @@ class Client implements SyncClient {
     });
   }
 
-  /** Runs a call: attempts with retries and failover, then the offline queue if it cannot get through. */
+  /**
+   * Runs a call. A durable one is held in the queue while it is sent: taken out on a final answer,
+   * left to the queue (and the call rejects with OfflineQueuedError) when it cannot get through.
+   */
   private async run(call: Call): Promise<SyncResponse<unknown>> {
-    if (call.queueable && isOffline()) {
+    if (!call.durable) return this.attempts(call);
+    const queue = this.queue!;
+    const item = await queue.hold!(queuedRequest(call), { idempotencyKey: call.key!, type: this.itemType });
+    call.held = item.id;
+    let response: SyncResponse<unknown>;
+    try {
+      response = await this.attempts(call);
+    } catch (error) {
+      if (!isOfflineQueuedError(error)) await forget(queue, item.id);
+      throw error;
+    }
+    await forget(queue, item.id);
+    return response;
+  }
+
+  /** Attempts with retries and failover, then the offline queue if the call cannot get through. */
+  private async attempts(call: Call): Promise<SyncResponse<unknown>> {
+    const queueable = call.queueable || call.held !== undefined;
+    if (queueable && isOffline()) {
       return this.enqueue(call, new NetworkError('The browser is offline'));
     }
     const budget = this.retryBudget;
@@ -447,7 +494,7 @@ class Client implements SyncClient {
     const decide = (verdict: boolean): boolean => {
       // After the last attempt nothing follows: spend no retry on it, and let it end as exhausted.
       if (!verdict || lastAttempt) return verdict;
-      if (call.queueable && isOffline()) {
+      if (queueable && isOffline()) {
         stop = 'offline';
         return false;
       }
@@ -510,7 +557,12 @@ class Client implements SyncClient {
       } else if (isCircuitBreakerError(error) && reached > 0) {
         final = new RetryExhaustedError(reached, lastServerError);
       }
-      if (call.queueable && (stop === 'offline' || cannotReach(error))) return this.enqueue(call, final);
+      // A held (durable) call is already queued: it stays there unless the server said no for good.
+      const queueIt =
+        call.held !== undefined
+          ? stop !== undefined || isRetryExhaustedError(final) || cannotReach(error)
+          : call.queueable && (stop === 'offline' || cannotReach(error));
+      if (queueIt) return this.enqueue(call, final);
       throw final;
     }
   }
@@ -654,12 +706,12 @@ class Client implements SyncClient {
     for (const waiter of waiters) settle(waiter);
   }
 
-  /** Queues a call that could not get through and rejects with {@link OfflineQueuedError}. */
+  /**
+   * Queues a call that could not get through (a held one is handed to the queue's flushes) and
+   * rejects with {@link OfflineQueuedError}.
+   */
   private async enqueue(call: Call, cause: unknown): Promise<never> {
     const key = call.key!;
-    const payload: QueuedRequest = { method: call.method, path: call.path };
-    if (call.bodyValue !== undefined) payload.body = call.bodyValue;
-    if (call.headers !== undefined) payload.headers = call.headers;
     let waiter!: Waiter;
     const delivery = new Promise<SyncResponse<unknown>>((resolve, reject) => {
       waiter = { resolve, reject };
@@ -672,7 +724,13 @@ class Client implements SyncClient {
     else list.push(waiter);
     let item: { id: string };
     try {
-      item = await this.queue!.add(payload, { idempotencyKey: key, type: this.itemType });
+      if (call.held !== undefined) {
+        item = { id: call.held };
+        // If this fails the item is still stored (in flight): the next flush sends it all the same.
+        await this.queue!.release!(call.held).catch(noop);
+      } else {
+        item = await this.queue!.add(queuedRequest(call), { idempotencyKey: key, type: this.itemType });
+      }
     } catch (error) {
       const remaining = this.waiters.get(key)?.filter((w) => w !== waiter);
       if (remaining === undefined || remaining.length === 0) this.waiters.delete(key);
@@ -691,6 +749,8 @@ class Client implements SyncClient {
       });
     }
     const options: SyncRequestOptions = {
+      // The queue is already holding it.
+      durable: false,
       // Each server once, no waits: the queue does the backing off between deliveries.
       retry: {
         maxAttempts: this.pool.servers.length,
@@ -728,6 +788,31 @@ function isRetryBudget(value: unknown): value is RetryBudget {
     typeof v.tryWithdraw === 'function' &&
     typeof v.getStats === 'function'
   );
+}
+
+/** What the queue stores for a call. */
+function queuedRequest(call: Call): QueuedRequest {
+  const payload: QueuedRequest = { method: call.method, path: call.path };
+  if (call.bodyValue !== undefined) payload.body = call.bodyValue;
+  if (call.headers !== undefined) payload.headers = call.headers;
+  return payload;
+}
+
+/** Takes a durable call's item out of the queue once the server answered it for good. */
+async function forget(queue: SyncClientQueue, id: string): Promise<void> {
+  try {
+    await queue.remove!(id);
+  } catch {
+    // It stays stored: the queue sends it again later with its key, and the server replays its answer.
+  }
+}
+
+/** Durable calls need a queue that can hold items while they are sent. */
+function checkHoldingQueue(queue: SyncClientQueue | undefined): void {
+  if (queue === undefined) throw new TypeError('closed-loop: `durable` needs the client\'s `offlineQueue`');
+  if (typeof queue.hold !== 'function' || typeof queue.release !== 'function' || typeof queue.remove !== 'function') {
+    throw new TypeError('closed-loop: `durable` needs an `offlineQueue` with hold, release and remove (an OfflineQueue)');
+  }
 }
 
 /** Network failures, or every breaker open: the server was not reached. */

@@ -256,6 +256,8 @@ export class OfflineQueue<P = unknown> {
   private following: Promise<ProcessResult> | undefined;
   /** Ids this object is sending now; `true` once `remove`/`clear` took the item away meanwhile. */
   private readonly flying = new Map<string, boolean>();
+  /** Ids of {@link hold}-ed items: their caller is sending them, so this object's flushes skip them. */
+  private readonly held = new Set<string>();
   /** Unreadable entries: when first read, and whether their `deadLettered` event went out. */
   private readonly corruptSeen = new Map<string, { at: number; reported: boolean }>();
   private processedCount = 0;
@@ -336,22 +338,60 @@ export class OfflineQueue<P = unknown> {
    * @returns the stored item
    */
   async add(payload: P, options: QueueAddOptions = {}): Promise<QueueItem<P>> {
-    if (typeof options !== 'object' || options === null) throw new TypeError('closed-loop: OfflineQueue.add(payload, options): `options` must be an object');
-    const priority = options.priority ?? 0;
-    if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-      throw new TypeError(`closed-loop: OfflineQueue.add: \`priority\` must be a finite number, got ${String(priority)}`);
-    }
-    const key = options.idempotencyKey;
-    if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH)) {
-      throw new TypeError(`closed-loop: OfflineQueue.add: \`idempotencyKey\` must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
-    }
-    if (options.type !== undefined && (typeof options.type !== 'string' || options.type === '')) {
-      throw new TypeError('closed-loop: OfflineQueue.add: `type` must be a non-empty string');
-    }
-    const item = await this.storePending(createIdempotencyKey(), payload, options.type, priority, key ?? createIdempotencyKey());
+    const { priority, key, type } = checkAddOptions('add', options);
+    const item = await this.storePending(createIdempotencyKey(), payload, type, priority, key ?? createIdempotencyKey());
     this.emit('enqueued', item);
     this.changed();
     return item;
+  }
+
+  /**
+   * Stores an item that the caller is sending itself right now (the sync client's durable
+   * mutations): it is stored in flight, and this queue object's flushes leave it alone until
+   * {@link release} hands it over or {@link remove} takes it away once the server has answered. If
+   * the page dies first (a reload, a closed tab, a crash), the item stays stored and the next flush
+   * sends it with its key. (A flush in another tab may send it meanwhile; the key makes the server
+   * run it once.)
+   *
+   * @param payload - what the handler will deliver if the caller cannot
+   * @param options - as for {@link add}
+   * @returns the stored item, durable when the promise resolves
+   */
+  async hold(payload: P, options: QueueAddOptions = {}): Promise<QueueItem<P>> {
+    const { priority, key, type } = checkAddOptions('hold', options);
+    const id = createIdempotencyKey();
+    // Held before the write: a flush that reads the entry as soon as it exists must skip it.
+    this.held.add(id);
+    try {
+      const item = await this.storePending(id, payload, type, priority, key ?? createIdempotencyKey(), true);
+      this.changed();
+      return item;
+    } catch (error) {
+      this.held.delete(id);
+      throw error;
+    }
+  }
+
+  /**
+   * Hands a {@link hold}-ed item over to the flushes: it becomes pending and due now, like an item
+   * that was {@link add}-ed. Does nothing when it is not stored any more.
+   *
+   * @param id - the held item's id
+   */
+  async release(id: string): Promise<void> {
+    if (typeof id !== 'string') throw new TypeError('closed-loop: OfflineQueue.release(id): `id` must be a string');
+    this.held.delete(id);
+    const record = await this.readOne(id);
+    if (record === undefined || record.state !== 'inFlight') return;
+    const pending = Object.freeze({ ...withoutFlight(record), state: 'pending' }) as QueueItem<P>;
+    try {
+      await this.storage.put(pending);
+    } catch (error) {
+      // Still stored in flight: the next flush sends it all the same.
+      this.emit('error', storageFailure(`release held queue item ${id}`, error, id));
+    }
+    this.emit('enqueued', pending);
+    this.changed();
   }
 
   /**
@@ -418,6 +458,7 @@ export class OfflineQueue<P = unknown> {
    */
   async remove(id: string): Promise<boolean> {
     if (typeof id !== 'string') throw new TypeError('closed-loop: OfflineQueue.remove(id): `id` must be a string');
+    this.held.delete(id);
     if (this.flying.has(id)) this.flying.set(id, true);
     const existing = await this.storage.get(id);
     if (existing === undefined) return false;
@@ -430,6 +471,7 @@ export class OfflineQueue<P = unknown> {
   /** Removes every item, dead letters included. */
   async clear(): Promise<void> {
     for (const id of this.flying.keys()) this.flying.set(id, true);
+    this.held.clear();
     await this.storage.clear();
     this.corruptSeen.clear();
     this.changed();
@@ -477,7 +519,15 @@ export class OfflineQueue<P = unknown> {
    * letter put back); resolves once it is durable, rejects (storing nothing) with the storage's
    * failure as `add` reports it.
    */
-  private async storePending(id: string, payload: P, type: string | undefined, priority: number, idempotencyKey: string): Promise<QueueItem<P>> {
+  private async storePending(
+    id: string,
+    payload: P,
+    type: string | undefined,
+    priority: number,
+    idempotencyKey: string,
+    inFlight = false,
+  ): Promise<QueueItem<P>> {
+    const now = this.clock.now();
     const record: QueueItem<P> = {
       id,
       payload,
@@ -486,8 +536,8 @@ export class OfflineQueue<P = unknown> {
       idempotencyKey,
       attempts: 0,
       failures: 0,
-      createdAt: this.clock.now(),
-      state: 'pending',
+      createdAt: now,
+      ...(inFlight ? { state: 'inFlight', inFlightSince: now } : { state: 'pending' }),
     };
     try {
       await this.storage.put(record, { durable: true });
@@ -670,6 +720,8 @@ export class OfflineQueue<P = unknown> {
     options: ProcessOptions,
     result: ProcessResult,
   ): Promise<void> {
+    // Its caller is sending it: not ours to send (unless it is released, or the page dies).
+    if (this.held.has(seen.id)) return;
     const now = this.clock.now();
     if (now - seen.createdAt >= this.maxRetentionMs) {
       const error = new ClosedLoopError(
@@ -1044,6 +1096,23 @@ export class OfflineQueue<P = unknown> {
       }
     }
   }
+}
+
+/** The options of `add` and `hold`, checked once. */
+function checkAddOptions(method: 'add' | 'hold', options: QueueAddOptions): { priority: number; key: string | undefined; type: string | undefined } {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`closed-loop: OfflineQueue.${method}(payload, options): \`options\` must be an object`);
+  const priority = options.priority ?? 0;
+  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
+    throw new TypeError(`closed-loop: OfflineQueue.${method}: \`priority\` must be a finite number, got ${String(priority)}`);
+  }
+  const key = options.idempotencyKey;
+  if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH)) {
+    throw new TypeError(`closed-loop: OfflineQueue.${method}: \`idempotencyKey\` must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
+  }
+  if (options.type !== undefined && (typeof options.type !== 'string' || options.type === '')) {
+    throw new TypeError(`closed-loop: OfflineQueue.${method}: \`type\` must be a non-empty string`);
+  }
+  return { priority, key, type: options.type };
 }
 
 function classify(error: unknown): { verdict: Verdict; retryAfterMs: number | undefined } {
