@@ -39,6 +39,8 @@ export type { Clock, TimerHandle } from './clock/clock.js';
 
 export { computeBackoffDelay } from './retry/backoff.js';
 export { retryWithBackoff } from './retry/retry.js';
+export { retryPolicyForQueries } from './retry/query-policy.js';
+export type { QueryRetryPolicy } from './retry/query-policy.js';
 export { isRetryableError, isRetryableStatus } from './retry/should-retry.js';
 export type { BackoffOptions, JitterMode, RetryContext, RetryOptions } from './retry/options.js';
 
