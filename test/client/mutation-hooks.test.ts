@@ -50,7 +50,7 @@ describe('order and context', () => {
     const { fetch } = fakeFetch(() => json({ title: 'bad' }, 400));
     const api = createSyncClient({ baseUrl: BASE, fetch, breaker: false, retry: noRetry });
     const { log, hooks } = recorder();
-    const outcome = await settle(api.mutation('POST', '/todos').mutate({ title: 'milk' }, hooks));
+    const outcome = await settle(api.mutation<unknown, { title: string }>('POST', '/todos').mutate({ title: 'milk' }, hooks));
 
     expect(outcome.ok).toBe(false);
     expect(log).toEqual(['mutate milk', 'error 400 milk a', 'settled undefined error milk a']);
@@ -59,7 +59,7 @@ describe('order and context', () => {
   test('onMutate that throws: nothing is sent, the call fails with its error', async () => {
     const { fetch, calls } = fakeFetch(() => json({}, 201));
     const api = createSyncClient({ baseUrl: BASE, fetch, breaker: false, retry: noRetry });
-    const save = api.mutation('POST', '/todos');
+    const save = api.mutation<unknown, { title: string }>('POST', '/todos');
     const { log, hooks } = recorder();
     const outcome = await settle(
       save.mutate({ title: 'milk' }, {
@@ -83,7 +83,7 @@ describe('order and context', () => {
       const { fetch } = fakeFetch(() => json({ id: 1 }, 201));
       const api = createSyncClient({ baseUrl: BASE, fetch, breaker: false, retry: noRetry });
       const { log, hooks } = recorder();
-      const response = await api.mutation('POST', '/todos').mutate({ title: 'milk' }, {
+      const response = await api.mutation<unknown, { title: string }>('POST', '/todos').mutate({ title: 'milk' }, {
         ...hooks,
         onSuccess: () => {
           throw new Error('render bug');
@@ -104,7 +104,7 @@ describe('what the UI did meanwhile', () => {
     const answer = deferred<Response>();
     const { fetch, calls } = fakeFetch(() => answer.promise);
     const api = createSyncClient({ baseUrl: BASE, fetch, breaker: false, retry: noRetry });
-    const save = api.mutation('POST', '/todos');
+    const save = api.mutation<unknown, { title: string }>('POST', '/todos');
     const first = recorder();
     const second = recorder();
     const a = save.mutate({ title: 'one' }, first.hooks);
@@ -121,7 +121,7 @@ describe('what the UI did meanwhile', () => {
     const answer = deferred<Response>();
     const { fetch } = fakeFetch(() => answer.promise);
     const api = createSyncClient({ baseUrl: BASE, fetch, breaker: false, retry: noRetry });
-    const save = api.mutation('POST', '/todos');
+    const save = api.mutation<unknown, { title: string }>('POST', '/todos');
     const { log, hooks } = recorder();
     const done = save.mutate({ title: 'milk' }, hooks);
     save.reset();
@@ -139,7 +139,7 @@ describe('a queued mutation', () => {
     const { fetch } = fakeFetch(() => (down ? connectionRefused() : json({ id: 9 }, 201)));
     const queue = new OfflineQueue({ storage: new MemoryQueueStorage() });
     const api = createSyncClient({ baseUrl: BASE, fetch, breaker: false, retry: noRetry, offlineQueue: queue });
-    const save = api.mutation('POST', '/todos', { queueWhenOffline: true });
+    const save = api.mutation<unknown, { title: string }>('POST', '/todos', { queueWhenOffline: true });
     const { log, hooks } = recorder();
     const outcome = await settle(save.mutate({ title: 'milk' }, hooks));
 
@@ -159,7 +159,7 @@ describe('a queued mutation', () => {
     const { fetch } = fakeFetch(() => (down ? connectionRefused() : json({ title: 'gone' }, 410)));
     const queue = new OfflineQueue({ storage: new MemoryQueueStorage() });
     const api = createSyncClient({ baseUrl: BASE, fetch, breaker: false, retry: noRetry, offlineQueue: queue });
-    const save = api.mutation('POST', '/todos', { queueWhenOffline: true });
+    const save = api.mutation<unknown, { title: string }>('POST', '/todos', { queueWhenOffline: true });
     const { log, hooks } = recorder();
     await settle(save.mutate({ title: 'milk' }, hooks));
 
