@@ -144,7 +144,12 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
     let context: TContext | undefined;
     let response: SyncResponse<TData>;
     try {
-      if (hooks.onMutate !== undefined) context = await hooks.onMutate(vars);
+      if (hooks.onMutate !== undefined) {
+        // A synchronous onMutate does not delay the send by a tick: the first attempt then starts in
+        // the same task as the click, and a UI renders `pending` with its attempt once.
+        const result = hooks.onMutate(vars);
+        context = isPromiseLike(result) ? await result : result;
+      }
       response = await this.send(vars, {
         ...this.requestOptions,
         idempotencyKey: key,
@@ -221,6 +226,10 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
       }
     }
   }
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** Runs the settle hooks of one call in order; a hook that fails is reported, never thrown. */
