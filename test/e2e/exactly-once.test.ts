@@ -30,8 +30,12 @@ const CONCURRENCY = 4;
 const LEASE_MS = 1_000;
 /** Kill A once this many mutations have settled (and a request is in flight on it). */
 const KILL_AFTER = Math.round(TOTAL * 0.3);
-/** The whole run must settle within this; a hang fails with the count still pending. */
-const SETTLE_WITHIN_MS = 60_000;
+/**
+ * A hang fails with the count still pending: no mutation may go this long without another one
+ * settling. (Progress, not a budget for the whole run: on a loaded machine the run is just slower.
+ * With 80 calls in flight and a 10 s per-attempt timeout, 30 s without any settling is a hang.)
+ */
+const STALL_MS = 30_000;
 const SEED = process.env.E2E_SEED ? Number(process.env.E2E_SEED) : Math.floor(Math.random() * 2 ** 31);
 
 let redisServer: RedisServer;
@@ -63,15 +67,18 @@ interface App {
   exited: Promise<void>;
   /** Calls `listener` with every later line the app prints. */
   onLine(listener: (line: string) => void): void;
+  /** Writes one line to the app's stdin. */
+  send(line: string): void;
 }
 
 /** Spawns one app instance and resolves once it prints `LISTENING <port>`. */
 function startApp(name: string, env: Record<string, string>): Promise<App> {
   const child = spawn(process.execPath, [fixture!.script], {
     env: { ...process.env, NAME: name, REDIS_URL: redisServer.url, LEASE_MS: String(LEASE_MS), SEED: String(SEED), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.push(child);
+  child.stdin!.on('error', () => {}); // writes to a killed instance go nowhere
   const killOnExit = () => child.kill('SIGKILL'); // never outlive the test process
   process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -85,11 +92,10 @@ function startApp(name: string, env: Record<string, string>): Promise<App> {
     let listening = false;
     const fail = (why: string) => {
       if (listening) return;
-      clearTimeout(timer);
       child.kill('SIGKILL');
       reject(new Error(`app ${name} ${why}:\n${stdout}\n${stderr}`));
     };
-    const timer = setTimeout(() => fail('did not print LISTENING within 15 s'), 15_000);
+    // No time limit of its own (a slow start on a loaded machine is not a failure): the test's bounds it.
     void exited.then(() => fail('exited before printing LISTENING'));
     child.stdout!.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString('utf8')).split('\n');
@@ -100,8 +106,15 @@ function startApp(name: string, env: Record<string, string>): Promise<App> {
           const match = /^LISTENING (\d+)$/.exec(line);
           if (match) {
             listening = true;
-            clearTimeout(timer);
-            resolve({ process: child, url: `http://127.0.0.1:${match[1]}`, exited, onLine: (listener) => lineListeners.push(listener) });
+            resolve({
+              process: child,
+              url: `http://127.0.0.1:${match[1]}`,
+              exited,
+              onLine: (listener) => lineListeners.push(listener),
+              send: (text) => {
+                if (child.exitCode === null && child.signalCode === null) child.stdin!.write(`${text}\n`);
+              },
+            });
           }
         } else {
           for (const listener of lineListeners) listener(line);
@@ -130,7 +143,8 @@ test(
     const appEnv = { PREFIX: `${ns}idem:`, NS: ns };
     console.log(`exactly-once e2e: seed ${SEED} (E2E_SEED=${SEED} rolls the same fault dice again)`);
 
-    const [appA, appB] = await Promise.all([startApp('A', appEnv), startApp('B', appEnv)]);
+    // A holds each slow tail until told to go on: the kill below lands inside it however loaded the machine.
+    const [appA, appB] = await Promise.all([startApp('A', { ...appEnv, HOLD_SLOW: '1' }), startApp('B', appEnv)]);
     const [proxyA, proxyB] = await Promise.all([
       startFaultProxy({ target: appA.url, seed: SEED, name: 'A', requestId: mutationIdOf }),
       startFaultProxy({ target: appB.url, seed: SEED, name: 'B', requestId: mutationIdOf }),
@@ -155,6 +169,7 @@ test(
     // its effect (`SLOW <id>`), so that at least one request dies between its effect and its stored
     // answer. Should no slow tail come by 50%, at any moment with a request in flight on A.
     let settled = 0;
+    let lastSettledAt = performance.now();
     let killedAt: number | undefined;
     let cutInWindow: string | undefined;
     const inFlightAtKill = new Set<string>();
@@ -170,10 +185,13 @@ test(
     };
     appA.onLine((line) => {
       const slow = /^SLOW (\S+)$/.exec(line);
-      if (slow && killedAt === undefined && settled >= KILL_AFTER) killA(slow[1]);
+      if (!slow) return;
+      if (killedAt === undefined && settled >= KILL_AFTER) killA(slow[1]);
+      else appA.send(`CONTINUE ${slow[1]}`);
     });
     const onSettled = () => {
       settled++;
+      lastSettledAt = performance.now();
       if (killedAt === undefined && settled >= TOTAL / 2 && proxyA.inFlight().length > 0) killA(undefined);
     };
 
@@ -200,16 +218,18 @@ test(
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     };
     const everything = Promise.all(clients.map(runClient));
-    let deadline: NodeJS.Timeout | undefined;
+    let watchdog: NodeJS.Timeout | undefined;
     await Promise.race([
       everything,
       new Promise((_, reject) => {
-        deadline = setTimeout(
-          () => reject(new Error(`${TOTAL - settled} of ${TOTAL} mutations still pending after ${SETTLE_WITHIN_MS} ms`)),
-          SETTLE_WITHIN_MS,
-        );
+        watchdog = setInterval(() => {
+          const idleMs = performance.now() - lastSettledAt;
+          if (idleMs >= STALL_MS) {
+            reject(new Error(`${TOTAL - settled} of ${TOTAL} mutations still pending; none settled in the last ${Math.round(idleMs)} ms`));
+          }
+        }, 1_000);
       }),
-    ]).finally(() => clearTimeout(deadline));
+    ]).finally(() => clearInterval(watchdog));
     const durationMs = Math.round(performance.now() - started);
     await appA.exited;
 
@@ -278,5 +298,6 @@ test(
     expect(replayed).toBeGreaterThan(0);
     expect(attemptsCounted).toBe(attempts);
   },
-  120_000,
+  // Bounds a run that keeps crawling forward on a very loaded machine; a hang fails sooner (STALL_MS).
+  300_000,
 );

@@ -137,5 +137,8 @@ describe('the same key across failover', () => {
     expect(results.some((r) => r.replayed)).toBe(true);
     expect(ledger.hits.A).toBeGreaterThan(0);
     expect(ledger.hits.B).toBeGreaterThan(0);
-  });
+    // Real HTTP: some 300 requests through two Express servers, about 2 s on an idle machine and up
+    // to 20 s seen on a loaded 2-core one. The default 5 s is no bound on the code; this one only
+    // catches a hang.
+  }, 60_000);
 });
