@@ -20,8 +20,49 @@ const resolve = {
     { find: /^closed-loop\/express$/, replacement: fileURLToPath(new URL('./adapters/express/index.ts', import.meta.url)) },
     { find: /^closed-loop\/redis$/, replacement: fileURLToPath(new URL('./adapters/redis/index.ts', import.meta.url)) },
     { find: /^closed-loop\/supabase$/, replacement: fileURLToPath(new URL('./adapters/supabase/index.ts', import.meta.url)) },
+    { find: /^closed-loop\/react$/, replacement: fileURLToPath(new URL('./adapters/react/index.ts', import.meta.url)) },
   ],
 };
+
+// The `react18` project runs the same React tests against React 18, installed in test/react18 by
+// scripts/install-react18.mjs: each React specifier (exact match) points there instead of the root's React 19.
+const react18 = (path: string): string => fileURLToPath(new URL(`./test/react18/node_modules/${path}`, import.meta.url));
+const react18Alias = [
+  { find: /^react$/, replacement: react18('react/index.js') },
+  { find: /^react\/jsx-runtime$/, replacement: react18('react/jsx-runtime.js') },
+  { find: /^react\/jsx-dev-runtime$/, replacement: react18('react/jsx-dev-runtime.js') },
+  { find: /^react-dom$/, replacement: react18('react-dom/index.js') },
+  { find: /^react-dom\/client$/, replacement: react18('react-dom/client.js') },
+];
+
+// A fresh object per project: Vitest names each project's browser instance in place.
+const chromium = () => ({
+  enabled: true,
+  headless: true,
+  provider: playwright({
+    launchOptions: { executablePath: chromiumPath, args: chromiumArgs },
+  }),
+  instances: [{ browser: 'chromium' as const }],
+});
+
+// closed-loop/react in real Chromium with real React: the hooks' and buttons' tests, once per React
+// major. test/react/_server.ts starts the HTTP server they send to (`inject('reactServerUrl')`).
+function reactProject(name: 'react19' | 'react18', alias: typeof resolve.alias) {
+  return {
+    resolve: { alias: [...alias, ...resolve.alias] },
+    // Its own cache: the two projects pre-bundle different Reacts under the same names.
+    cacheDir: `node_modules/.vite/${name}`,
+    optimizeDeps: {
+      include: ['react', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'react-dom', 'react-dom/client', '@tanstack/react-query', 'uuid', 'idb'],
+    },
+    test: {
+      name,
+      include: ['test/react/**/*.browser.test.tsx'],
+      globalSetup: ['test/react/_server.ts'],
+      browser: chromium(),
+    },
+  };
+}
 
 export default defineConfig({
   test: {
@@ -31,8 +72,8 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/**/*.test.ts'],
-          exclude: ['test/**/*.browser.test.ts'],
+          include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+          exclude: [...configDefaults.exclude, 'test/**/*.browser.test.ts', 'test/**/*.browser.test.tsx'],
         },
       },
       {
@@ -54,20 +95,16 @@ export default defineConfig({
             'test/client/*.test.ts',
             'test/**/*.browser.test.ts',
           ],
-          // Node-only: it starts an HTTP server of its own (the browser's SSE test gets one from globalSetup).
-          exclude: [...configDefaults.exclude, 'test/realtime/sse-transport.test.ts'],
+          // test/realtime/sse-transport.test.ts is Node-only: it starts an HTTP server of its own (the
+          // browser's SSE test gets one from globalSetup). test/react/ runs in the react19 and react18 projects.
+          exclude: [...configDefaults.exclude, 'test/realtime/sse-transport.test.ts', 'test/react/**'],
           // Starts the Express SSE server that sse-transport.browser.test.ts connects to.
           globalSetup: ['test/realtime/sse-browser-server.ts'],
-          browser: {
-            enabled: true,
-            headless: true,
-            provider: playwright({
-              launchOptions: { executablePath: chromiumPath, args: chromiumArgs },
-            }),
-            instances: [{ browser: 'chromium' }],
-          },
+          browser: chromium(),
         },
       },
+      reactProject('react19', []),
+      reactProject('react18', react18Alias),
     ],
   },
 });

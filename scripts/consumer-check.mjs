@@ -3,7 +3,8 @@
 // project outside the repository, then imports it by ESM `import` and CJS `require`, checks that the
 // error guards recognise errors across the two copies, type-checks TypeScript consumers under
 // `node16` and `bundler` resolution, checks that no framework came along with the install and that
-// closed-loop/supabase loads without @supabase/supabase-js.
+// closed-loop/supabase loads without @supabase/supabase-js, then installs the optional peers and runs
+// the adapters: Express and Redis over HTTP, and closed-loop/react (ESM, CJS, server rendering, TSX).
 //
 // Usage: node scripts/consumer-check.mjs        (npm run test:consumer)
 // Env:   KEEP_CONSUMER_DIR=1 keeps the temporary project for inspection.
@@ -459,6 +460,116 @@ const cjsSupabaseConsumer = supabaseScenario(`'use strict';
 const supabase = require('closed-loop/supabase');
 const require_ = require;`);
 
+// closed-loop/react as an app meets it, with react and react-dom installed: the entry loads, keeps
+// 'use client' as its first directive, and renders a page with the provider, the hooks and the three
+// buttons on the server (renderToString in Node, where there is no window or navigator).
+const reactScenario = (header) => `${header}
+const h = React.createElement;
+
+function assert(cond, message) {
+  if (!cond) throw new Error('assertion failed: ' + message);
+}
+
+const names = ['SyncProvider', 'useSyncMutation', 'useOfflineSync', 'useRealtime', 'SyncButton', 'SyncButtonWithConfirm', 'SyncButtonWithProgress'];
+for (const name of names) assert(r[name] !== undefined && r[name] !== null, 'closed-loop/react exports ' + name);
+assert(/^(?:"use strict";\\s*)?["']use client["'];/.test(fs.readFileSync(entryFile, 'utf8')), entryFile + ' starts with "use client"');
+assert(typeof globalThis.window === 'undefined' && typeof globalThis.document === 'undefined', 'no DOM in this Node process');
+
+const client = core.createSyncClient({ baseUrl: 'http://127.0.0.1:9', retry: { maxAttempts: 4 } });
+const queue = new core.OfflineQueue({ storage: new core.MemoryQueueStorage() });
+const realtime = new core.RealtimeSyncService();
+realtime.publish('orders', { id: 1, state: 'paid', version: 1 });
+
+function Page() {
+  const save = r.useSyncMutation({ endpoint: '/orders', onSuccess: () => {} });
+  const offline = r.useOfflineSync();
+  const order = r.useRealtime('orders', { id: 1 });
+  return h('main', null,
+    h('p', { id: 'mutation' }, save.status + ' ' + save.progress.attempt + '/' + save.progress.maxAttempts),
+    h('p', { id: 'offline' }, (offline.isOnline ? 'online' : 'offline') + ' ' + offline.pending),
+    h('p', { id: 'order' }, order.latest ? order.latest.state : '-'),
+    h(r.SyncButton, { endpoint: '/orders', successMessage: 'Saved' }, 'Save'),
+    h(r.SyncButtonWithConfirm, { endpoint: '/orders/1', method: 'DELETE', confirmMessage: 'Delete it?' }, 'Delete'),
+    h(r.SyncButtonWithProgress, { endpoint: '/orders' }, 'Pay'));
+}
+
+const html = renderToString(h(r.SyncProvider, { client, queue, realtime }, h(Page)));
+assert(html.includes('<p id="mutation">idle 0/4</p>'), 'mutation state in ' + html);
+assert(html.includes('<p id="offline">online 0</p>'), 'offline state in ' + html);
+assert(html.includes('<p id="order">paid</p>'), 'realtime state in ' + html);
+assert((html.match(/<button[^>]*data-state="idle"/g) || []).length === 3, 'three idle buttons in ' + html);
+realtime.destroy();
+console.log('closed-loop/react renders on the server with React ' + React.version);
+`;
+
+const esmReactConsumer = reactScenario(`import * as r from 'closed-loop/react';
+import * as core from 'closed-loop';
+import React from 'react';
+import { renderToString } from 'react-dom/server';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+const entryFile = fileURLToPath(import.meta.resolve('closed-loop/react'));
+if (!entryFile.endsWith('react.js')) throw new Error('import resolved to ' + entryFile);`);
+
+const cjsReactConsumer = reactScenario(`'use strict';
+const r = require('closed-loop/react');
+const core = require('closed-loop');
+const React = require('react');
+const { renderToString } = require('react-dom/server');
+const fs = require('node:fs');
+const entryFile = require.resolve('closed-loop/react');
+if (!entryFile.endsWith('react.cjs')) throw new Error('require resolved to ' + entryFile);`);
+
+// Type-level use of closed-loop/react from a TSX app (jsx: react-jsx, @types/react installed).
+const reactTsx = `import { useState } from 'react';
+import { createSyncClient, type SyncResponse } from 'closed-loop';
+import {
+  SyncButton, SyncButtonWithConfirm, SyncButtonWithProgress, SyncProvider, useOfflineSync, useRealtime, useSyncMutation,
+  type SyncProviderProps, type UseSyncMutationResult,
+} from 'closed-loop/react';
+
+type Todo = { id: number; title: string };
+
+function Todos() {
+  const [list, setList] = useState<Todo[]>([]);
+  const add = useSyncMutation<Todo, { title: string }, { previous: Todo[] }>({
+    endpoint: '/todos',
+    retry: { maxAttempts: 3 },
+    onMutate: (vars) => {
+      setList((l) => [...l, { id: -1, title: vars.title }]);
+      return { previous: list };
+    },
+    onError: (_error, _vars, context) => setList(context?.previous ?? []),
+    onSuccess: (todo) => void (todo.id satisfies number),
+  });
+  add.mutate({ title: 'milk' });
+  // @ts-expect-error the variables are a { title }
+  add.mutate({ name: 'milk' });
+  const sent: Promise<SyncResponse<Todo>> = add.mutateAsync({ title: 'eggs' });
+  void sent;
+  const result: UseSyncMutationResult<Todo, { title: string }> = add;
+  const attempt: number = result.progress.attempt;
+  const { isOnline, pending, sync } = useOfflineSync();
+  const { latest, events, status } = useRealtime<Todo>('todos', { id: 1, filter: (event) => event.type !== 'DELETE' });
+  const title: string | undefined = latest?.title;
+  return (
+    <section>
+      <p>{add.status} {attempt} {String(isOnline)} {pending} {events.length} {status} {title}</p>
+      <button onClick={() => void sync()}>sync</button>
+      <SyncButton endpoint="/todos" successMessage="Saved" onError={(error) => console.error(error)}>Save</SyncButton>
+      <SyncButtonWithConfirm endpoint="/todos/1" method="DELETE" confirmMessage="Delete it?">Delete</SyncButtonWithConfirm>
+      <SyncButtonWithProgress endpoint="/todos">Pay</SyncButtonWithProgress>
+    </section>
+  );
+}
+
+const client = createSyncClient({ baseUrl: 'https://api.example.com' });
+const props: SyncProviderProps = { client, children: <Todos /> };
+export const app = <SyncProvider {...props} />;
+// @ts-expect-error the provider needs a client
+export const broken = <SyncProvider><Todos /></SyncProvider>;
+`;
+
 // ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
@@ -507,7 +618,7 @@ function checks(tmp) {
   const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/;
   const stray = files.filter((f) => !allowed.test(f));
   const needed = ['package.json', 'LICENSE'].concat(
-    ...['index', 'express', 'redis', 'supabase'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
+    ...['index', 'express', 'redis', 'supabase', 'react'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
   );
   const missing = needed.filter((f) => !files.includes(f));
   if (stray.length || missing.length) {
@@ -591,8 +702,9 @@ function checks(tmp) {
     .filter((n) => !n.startsWith('.'))
     .flatMap((n) => (n.startsWith('@') ? readdirSync(join(nm, n)).map((s) => `${n}/${s}`) : [n]))
     .sort();
-  if (present.length) fail('no framework installed', `found in node_modules: ${present.join(', ')}\ninstalled: ${listing.join(', ')}`);
-  else pass('no framework installed', `node_modules: ${listing.join(', ')}`);
+  const noFramework = `no framework installed (none of ${frameworks.join(', ')})`;
+  if (present.length) fail(noFramework, `found in node_modules: ${present.join(', ')}\ninstalled: ${listing.join(', ')}`);
+  else pass(noFramework, `node_modules: ${listing.join(', ')}`);
 
   // (e2) closed-loop/supabase without @supabase/supabase-js: nothing of it is imported at run time.
   writeFileSync(join(app, 'supabase-esm.mjs'), esmSupabaseConsumer);
@@ -611,6 +723,43 @@ function checks(tmp) {
   const withRedis = redisServer ? ' and a real redis-server' : ' (no redis-server here)';
   check(`ESM: closed-loop/express + closed-loop/redis (idempotency, SSE, pub/sub) over HTTP${withRedis}`, process.execPath, ['adapters-esm.mjs'], app, { timeoutMs: 60_000, env });
   check(`CJS: closed-loop/express + closed-loop/redis (idempotency, SSE, pub/sub) over HTTP${withRedis}`, process.execPath, ['adapters-cjs.cjs'], app, { timeoutMs: 60_000, env });
+
+  // (g) closed-loop/react with React installed by the user: ESM and CJS (server rendering), and a
+  // TSX consumer type-checked against the declarations of both builds.
+  const react = check('npm install react react-dom @types/react @types/react-dom (the optional peer)', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'react@^19', 'react-dom@^19', '@types/react@^19', '@types/react-dom@^19'], app, { timeoutMs: 300_000 });
+  if (!react.ok) return;
+  writeFileSync(join(app, 'react-esm.mjs'), esmReactConsumer);
+  writeFileSync(join(app, 'react-cjs.cjs'), cjsReactConsumer);
+  check("ESM: import 'closed-loop/react', renderToString of SyncProvider, the hooks and the buttons", process.execPath, ['react-esm.mjs'], app, { timeoutMs: 30_000 });
+  check("CJS: require('closed-loop/react'), renderToString of SyncProvider, the hooks and the buttons", process.execPath, ['react-cjs.cjs'], app, { timeoutMs: 30_000 });
+  if (tsc) {
+    const tsx = {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      noUncheckedIndexedAccess: true,
+      exactOptionalPropertyTypes: true,
+      target: 'ES2022',
+      jsx: 'react-jsx',
+      lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+      types: [],
+    };
+    // bundler: the `import` condition (react.d.ts); node16 in a CommonJS package: `require` (react.d.cts).
+    mkdirSync(join(app, 'react-bundler'));
+    writeFileSync(join(app, 'react-bundler', 'app.tsx'), reactTsx);
+    writeJson(join(app, 'tsconfig.react-bundler.json'), {
+      compilerOptions: { ...tsx, module: 'esnext', moduleResolution: 'bundler' },
+      files: ['react-bundler/app.tsx'],
+    });
+    mkdirSync(join(app, 'react-node16'));
+    writeFileSync(join(app, 'react-node16', 'app.tsx'), reactTsx);
+    writeJson(join(app, 'tsconfig.react-node16.json'), {
+      compilerOptions: { ...tsx, module: 'node16', moduleResolution: 'node16' },
+      files: ['react-node16/app.tsx'],
+    });
+    check('TSX consumer of closed-loop/react, jsx react-jsx, moduleResolution bundler, strict', process.execPath, [tsc, '-p', 'tsconfig.react-bundler.json'], app);
+    check('TSX consumer of closed-loop/react, jsx react-jsx, moduleResolution node16 (CommonJS), strict', process.execPath, [tsc, '-p', 'tsconfig.react-node16.json'], app);
+  }
 }
 
 main();
