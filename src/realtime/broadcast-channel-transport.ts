@@ -35,7 +35,7 @@ export class BroadcastChannelTransport implements RealtimeTransport {
     }
     if (typeof (globalThis as { BroadcastChannel?: unknown }).BroadcastChannel !== 'function') {
       throw new ClosedLoopError(
-        'closed-loop: BroadcastChannelTransport needs globalThis.BroadcastChannel (browsers, workers, Node >= 18); this environment has none',
+        'closed-loop: BroadcastChannelTransport needs globalThis.BroadcastChannel (browsers, workers and Node have it); this environment has none',
         'REALTIME_UNSUPPORTED',
       );
     }

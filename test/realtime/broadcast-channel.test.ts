@@ -6,7 +6,7 @@ import {
   RealtimeSyncService,
 } from '../../src/index.js';
 
-// Runs wherever BroadcastChannel exists: Node >= 18 and browsers.
+// Runs wherever BroadcastChannel exists: Node and browsers.
 const services: RealtimeSyncService[] = [];
 let channel = 0;
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  CircuitBreaker,
   CircuitBreakerError,
   HttpError,
   ManualClock,
@@ -124,6 +125,33 @@ describe('Retry-After', () => {
     const { delays, result } = await firstWaitAfter(new CircuitBreakerError('OPEN', 2_500), { jitter: 'none' });
     expect(delays).toEqual([2_500]);
     expect(result.value).toBe('ok');
+  });
+
+  test('composed with a breaker: an open circuit is waited out to its reset, one attempt for the rejection (README)', async () => {
+    const clock = new ManualClock(T0);
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 5_000, clock });
+    const calls: number[] = [];
+    const attempts: Array<{ attempt: number; at: number }> = [];
+    const call = async () => {
+      calls.push(clock.now());
+      if (calls.length === 1) throw new HttpError(503);
+      return 'ok';
+    };
+    const result = observe(
+      retryWithBackoff(
+        ({ attempt }) => {
+          attempts.push({ attempt, at: clock.now() });
+          return breaker.execute(call);
+        },
+        { clock, maxAttempts: 3, initialDelayMs: 100, jitter: 'none', timeoutMs: 0 },
+      ),
+    );
+    await clock.runAll();
+    expect(result.value).toBe('ok');
+    // 1: the call fails and opens the breaker; 2 (after the 100 ms backoff): rejected by the open
+    // breaker without calling; 3: at the breaker's reset, the probe goes through.
+    expect(attempts.map((a) => a.at - T0)).toEqual([0, 100, 5_000]);
+    expect(calls.map((at) => at - T0)).toEqual([0, 5_000]);
   });
 
   test('a Retry-After on a non-retryable status does not make it retried', async () => {
