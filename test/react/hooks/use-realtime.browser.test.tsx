@@ -38,7 +38,8 @@ describe('useRealtime', () => {
     );
     const { container, root } = mount(render('first'));
     await vi.waitFor(() => expect(shown(container)).toBe('- events= connected'), wait);
-    expect(service.getSubscriptionCount()).toBe(1);
+    // React subscribes in an effect after the first commit: wait for it, not just for the text.
+    await vi.waitFor(() => expect(service.getSubscriptionCount()).toBe(1), wait);
 
     service.publish('orders', { id: 1, state: 'paid', version: 1 });
     await vi.waitFor(() => expect(shown(container)).toBe('paid events=paid connected'), wait);
@@ -54,7 +55,7 @@ describe('useRealtime', () => {
     await vi.waitFor(() => expect(shown(container)).toBe('shipped events=paid,shipped connected'), wait);
 
     root.unmount();
-    expect(service.getSubscriptionCount()).toBe(0);
+    await vi.waitFor(() => expect(service.getSubscriptionCount()).toBe(0), wait);
   });
 
   it('renders a change the server published, received over Server-Sent Events', async () => {
@@ -63,6 +64,7 @@ describe('useRealtime', () => {
     services.push(service);
     const { container } = mount(<OrderView topic={topic} options={{ id: 5, service }} />);
     await vi.waitFor(() => expect(shown(container)).toBe('- events= connected'), wait);
+    await vi.waitFor(() => expect(service.getSubscriptionCount()).toBe(1), wait);
 
     const response = await fetch(`${server}/control/publish/${topic}`, {
       method: 'POST',
