@@ -15,6 +15,7 @@ import {
   isIdempotencyError,
   parseIdempotencyKey,
   type TimerHandle,
+  ClosedLoopError,
   realClock,
   unrefTimer,
 } from 'closed-loop';
@@ -53,7 +54,11 @@ export interface IdempotencyMiddlewareOptions {
   /**
    * What identifies "the same request" under one key; a different one is a 422. Default: the
    * method, the concrete path (`req.baseUrl + req.path`, no query) and the canonical JSON of
-   * `req.body`, so mount the body parser before this middleware.
+   * `req.body`, so mount the body parser before this middleware. With the default, a keyed request
+   * that has a body no parser has read (the middleware is mounted before the parser, or no parser
+   * handles its `Content-Type`) is refused with a 500 problem+json, code `BODY_NOT_PARSED`, and the
+   * handler does not run: the body could not be told apart from another one. A route that reads
+   * its body as a stream passes a fingerprint of its own.
    */
   fingerprint?: (req: Request) => string | PromiseLike<string>;
   /**
@@ -164,8 +169,10 @@ const defaultStores = new Set<WeakRef<MemoryIdempotencyStore>>();
  * gets 409 (or waits, with `concurrent: 'wait'`), one with the same key but a different request
  * 422. Works with Express 4.21+ and 5.
  *
- * Mount it after the body parser (the body is part of the fingerprint) and after any compression
- * middleware (the stored bytes are the uncompressed body).
+ * Mount it after the body parser (the body is part of the fingerprint; a keyed request with a body
+ * no parser has read is refused with 500 `BODY_NOT_PARSED`, see
+ * {@link IdempotencyMiddlewareOptions.fingerprint}) and after any compression middleware (the
+ * stored bytes are the uncompressed body).
  *
  * @example
  * ```ts
@@ -234,7 +241,11 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
     },
   };
 
-  const refuse = (error: IdempotencyError, res: Response, next: NextFunction): void => {
+  // Only the default fingerprint reads req.body; a custom one decides for itself what it covers.
+  const checkBody = options.fingerprint === undefined;
+  let warnedBody = false;
+
+  const refuse = (error: Refusal, res: Response, next: NextFunction): void => {
     if (errors === 'next') {
       // Set already, so an error handler that answers keeps it.
       if (error.retryAfterMs !== undefined && !res.headersSent) res.setHeader('Retry-After', retryAfterSeconds(error));
@@ -301,6 +312,19 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
     if (key === undefined) {
       if (required) refuse(new IdempotencyError('KEY_MISSING'), res, next);
       else next();
+      return;
+    }
+    if (checkBody && bodyUnseen(req)) {
+      const error = bodyNotParsed(req);
+      if (!warnedBody) {
+        warnedBody = true;
+        console.warn(
+          `closed-loop: createIdempotencyMiddleware() refused ${req.method} ${concretePath(req)} with 500 BODY_NOT_PARSED: ` +
+            'it has a body that no body parser has read, so a retry with the same key and a different body could not be told apart. ' +
+            'Mount the middleware after express.json() (or the parser for its Content-Type), or pass a `fingerprint` of your own. (Logged once.)',
+        );
+      }
+      refuse(error, res, next);
       return;
     }
     let printed: string | PromiseLike<string> | undefined;
@@ -784,7 +808,15 @@ function asStoredResponse(value: unknown): StoredHttpResponse | undefined {
   return v as StoredHttpResponse;
 }
 
-function sendProblem(res: Response, error: IdempotencyError): void {
+/** What the middleware refuses a request with: an `IdempotencyError`, or the unread-body error. */
+interface Refusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  readonly retryAfterMs?: number | undefined;
+}
+
+function sendProblem(res: Response, error: Refusal): void {
   if (res.headersSent) return;
   const status = error.status;
   res.statusCode = status;
@@ -802,7 +834,7 @@ function sendProblem(res: Response, error: IdempotencyError): void {
   );
 }
 
-function retryAfterSeconds(error: IdempotencyError): string {
+function retryAfterSeconds(error: Refusal): string {
   return String(Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
 }
 
@@ -959,6 +991,29 @@ function concretePath(req: Request): string {
     if (code === 0x3f && end === url.length) end = i;
   }
   return req.baseUrl + (end === url.length ? url : url.slice(0, end));
+}
+
+/**
+ * Whether the request has a body the default fingerprint cannot see: one no parser has read (its
+ * stream is unread: the middleware runs before the parser, or no parser took its Content-Type;
+ * Express 4's json parser then still sets `req.body = {}`), or one read without a `req.body`.
+ */
+function bodyUnseen(req: Request): boolean {
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0' && Number(length) > 0);
+  return hasBody && (req.body === undefined || !req.readableEnded);
+}
+
+/** The refusal of a request with an unseen body: a server misconfiguration, so a 500. */
+function bodyNotParsed(req: Request): ClosedLoopError & Refusal {
+  const type = req.headers['content-type'];
+  const error = new ClosedLoopError(
+    `This request's body (Content-Type: ${type ?? 'none'}) was not read by a body parser before the idempotency middleware, ` +
+      'so a retry with the same Idempotency-Key could not be told apart from a different request. The handler did not run.',
+    'BODY_NOT_PARSED',
+    { retryable: false },
+  );
+  return Object.assign(error, { status: 500 });
 }
 
 /** The key from the configured header or the legacy one; two different keys are KEY_INVALID. */
