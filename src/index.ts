@@ -4,6 +4,7 @@
  * browsers and workers.
  *
  * @packageDocumentation
+ * @module closed-loop
  */
 
 export {

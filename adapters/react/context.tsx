@@ -1,7 +1,7 @@
 import { createContext, useContext, useMemo, type ReactElement, type ReactNode } from 'react';
 import type { OfflineQueue, RealtimeSyncService, SyncClient } from 'closed-loop';
 
-/** Props of {@link SyncProvider}. */
+/** Props of {@link SyncProvider}. @category Provider */
 export interface SyncProviderProps {
   /** The client every hook and button below sends with, unless given its own `client`. */
   client: SyncClient;
@@ -34,6 +34,7 @@ SyncContext.displayName = 'SyncContext';
  *   <App />
  * </SyncProvider>
  * ```
+ * @category Provider
  */
 export function SyncProvider({ client, realtime, queue, children }: SyncProviderProps): ReactElement {
   // A new value only when one of the objects changes, so consumers do not re-render for nothing.

@@ -11,7 +11,7 @@ import {
 import { useSyncButtonElement, type SyncButtonProps } from './sync-button.js';
 import type { UseSyncMutationResult } from './use-sync-mutation.js';
 
-/** Props of {@link SyncButtonWithConfirm}: those of {@link SyncButton}, and the dialog's texts. */
+/** Props of {@link SyncButtonWithConfirm}: those of {@link SyncButton}, and the dialog's texts. @category Buttons */
 export interface SyncButtonWithConfirmProps<TData = unknown, TVars = unknown, TContext = unknown>
   extends SyncButtonProps<TData, TVars, TContext> {
   /** The question the dialog asks (its description). Default `'Are you sure?'`. */
@@ -24,7 +24,7 @@ export interface SyncButtonWithConfirmProps<TData = unknown, TVars = unknown, TC
   cancelText?: ReactNode | undefined;
 }
 
-/** The type of {@link SyncButtonWithConfirm}: a component, generic like {@link SyncButton}. */
+/** The type of {@link SyncButtonWithConfirm}: a component, generic like {@link SyncButton}. @category Buttons */
 export type SyncButtonWithConfirmComponent = <TData = unknown, TVars = unknown, TContext = unknown>(
   props: SyncButtonWithConfirmProps<TData, TVars, TContext> & RefAttributes<HTMLButtonElement>,
 ) => ReactElement;
@@ -44,6 +44,7 @@ type Mutate = UseSyncMutationResult<unknown, unknown>['mutate'];
  *   Delete
  * </SyncButtonWithConfirm>
  * ```
+ * @category Buttons
  */
 export const SyncButtonWithConfirm = forwardRef(function SyncButtonWithConfirm(
   props: SyncButtonWithConfirmProps<unknown, unknown, unknown>,

@@ -1,7 +1,7 @@
 import { forwardRef, type ForwardedRef, type ReactElement, type ReactNode, type RefAttributes } from 'react';
 import { useSyncButtonElement, type SyncButtonExtra, type SyncButtonProps } from './sync-button.js';
 
-/** Props of {@link SyncButtonWithProgress}: those of {@link SyncButton}, and the progress texts. */
+/** Props of {@link SyncButtonWithProgress}: those of {@link SyncButton}, and the progress texts. @category Buttons */
 export interface SyncButtonWithProgressProps<TData = unknown, TVars = unknown, TContext = unknown>
   extends SyncButtonProps<TData, TVars, TContext> {
   /**
@@ -13,7 +13,7 @@ export interface SyncButtonWithProgressProps<TData = unknown, TVars = unknown, T
   queuedText?: ReactNode | undefined;
 }
 
-/** The type of {@link SyncButtonWithProgress}: a component, generic like {@link SyncButton}. */
+/** The type of {@link SyncButtonWithProgress}: a component, generic like {@link SyncButton}. @category Buttons */
 export type SyncButtonWithProgressComponent = <TData = unknown, TVars = unknown, TContext = unknown>(
   props: SyncButtonWithProgressProps<TData, TVars, TContext> & RefAttributes<HTMLButtonElement>,
 ) => ReactElement;
@@ -32,6 +32,7 @@ const defaultProgressText = (attempt: number, maxAttempts: number): string => `r
  *   Pay
  * </SyncButtonWithProgress>
  * ```
+ * @category Buttons
  */
 export const SyncButtonWithProgress = forwardRef(function SyncButtonWithProgress(
   props: SyncButtonWithProgressProps<unknown, unknown, unknown>,

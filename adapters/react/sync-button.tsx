@@ -13,20 +13,21 @@ import { LiveRegion } from './live-region.js';
 import { Spinner } from './spinner.js';
 import { useSyncMutation, type UseSyncMutationOptions, type UseSyncMutationResult } from './use-sync-mutation.js';
 
-/** What a {@link SyncButton} shows, as its `data-state` attribute. */
+/** What a {@link SyncButton} shows, as its `data-state` attribute. @category Buttons */
 export type SyncButtonState = 'idle' | 'loading' | 'success' | 'error' | 'queued';
 
 /**
  * The options of the button's mutation ({@link useSyncMutation}'s, without those the button takes as
  * props of its own): `retry`, `durable`, `queueWhenOffline`, `headers`, `onMutate`, `onSuccess`,
  * `onError`, `onSettled`.
+ * @category Buttons
  */
 export type SyncButtonMutationConfig<TData = unknown, TVars = unknown, TContext = unknown> = Omit<
   UseSyncMutationOptions<TData, TVars, TContext>,
   'endpoint' | 'method' | 'client'
 >;
 
-/** Props of {@link SyncButton}. Other `<button>` attributes (`id`, `name`, `aria-*`, `data-*`, …) pass through. */
+/** Props of {@link SyncButton}. Other `<button>` attributes (`id`, `name`, `aria-*`, `data-*`, …) pass through. @category Buttons */
 export interface SyncButtonProps<TData = unknown, TVars = unknown, TContext = unknown>
   extends Omit<ButtonHTMLAttributes<HTMLButtonElement>, 'onClick' | 'onError' | 'children' | 'disabled' | 'className'> {
   /** The path to send to, relative to the client's `baseUrl`. */
@@ -76,7 +77,7 @@ export interface SyncButtonProps<TData = unknown, TVars = unknown, TContext = un
   client?: SyncClient | undefined;
 }
 
-/** The type of {@link SyncButton}: a component, generic in the response, body and `onMutate` context. */
+/** The type of {@link SyncButton}: a component, generic in the response, body and `onMutate` context. @category Buttons */
 export type SyncButtonComponent = <TData = unknown, TVars = unknown, TContext = unknown>(
   props: SyncButtonProps<TData, TVars, TContext> & RefAttributes<HTMLButtonElement>,
 ) => ReactElement;
@@ -221,6 +222,7 @@ export function useSyncButtonElement(
  *   Order
  * </SyncButton>
  * ```
+ * @category Buttons
  */
 export const SyncButton = forwardRef(function SyncButton(
   props: SyncButtonProps<unknown, unknown, unknown>,

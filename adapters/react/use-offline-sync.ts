@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useSyncExternalStore } from 'react';
 import type { OfflineQueue, ProcessResult } from 'closed-loop';
 import { pick, useSyncContext } from './context.js';
 
-/** What {@link useOfflineSync} returns. */
+/** What {@link useOfflineSync} returns. @category Hooks */
 export interface UseOfflineSyncResult {
   /** Whether the browser reports itself online (`navigator.onLine`); `true` on the server. */
   isOnline: boolean;
@@ -31,6 +31,7 @@ export interface UseOfflineSyncResult {
  *
  * @param queue - the queue to show. Default: the `queue` of the enclosing {@link SyncProvider}.
  * @returns counts, online status and `sync`
+ * @category Hooks
  */
 export function useOfflineSync(queue?: OfflineQueue): UseOfflineSyncResult {
   const q = pick(queue, useSyncContext().queue, 'useOfflineSync', 'queue', 'queue');

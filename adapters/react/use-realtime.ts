@@ -3,7 +3,7 @@ import { RealtimeObserver } from 'closed-loop';
 import type { ChangeEvent, RealtimeObserverState, RealtimeSyncService, RecordId } from 'closed-loop';
 import { pick, useSyncContext } from './context.js';
 
-/** Options of {@link useRealtime}. */
+/** Options of {@link useRealtime}. @category Hooks */
 export interface UseRealtimeOptions<T = unknown> {
   /** Follow one record: `latest` is that record, `events` only its changes. Default: the whole topic. */
   id?: RecordId | undefined;
@@ -19,6 +19,7 @@ export interface UseRealtimeOptions<T = unknown> {
  * What {@link useRealtime} returns: `latest` (the latest record of the topic, or of `id`), `events`
  * (recent change events, newest last) and the service's connection `status` (`'resynced'`: events
  * may have been missed, refetch).
+ * @category Hooks
  */
 export type UseRealtimeResult<T = unknown> = RealtimeObserverState<T>;
 
@@ -35,6 +36,7 @@ export type UseRealtimeResult<T = unknown> = RealtimeObserverState<T>;
  * @param topic - the topic (`'*'`: every topic)
  * @param options - `id`, `filter`, `maxEvents`, `service`
  * @returns `{ latest, events, status }`
+ * @category Hooks
  */
 export function useRealtime<T = unknown>(topic: string, options: UseRealtimeOptions<T> = {}): UseRealtimeResult<T> {
   const { id, maxEvents } = options;

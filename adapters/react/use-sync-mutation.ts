@@ -9,7 +9,7 @@ import type {
 } from 'closed-loop';
 import { pick, useSyncContext } from './context.js';
 
-/** Options of {@link useSyncMutation}. */
+/** Options of {@link useSyncMutation}. @category Hooks */
 export interface UseSyncMutationOptions<TData = unknown, TVars = unknown, TContext = unknown> {
   /** The path to send to, relative to the client's `baseUrl`. */
   endpoint: string;
@@ -38,7 +38,7 @@ export interface UseSyncMutationOptions<TData = unknown, TVars = unknown, TConte
   client?: SyncClient | undefined;
 }
 
-/** What {@link useSyncMutation} returns: the mutation's state, and functions to send and reset it. */
+/** What {@link useSyncMutation} returns: the mutation's state, and functions to send and reset it. @category Hooks */
 export interface UseSyncMutationResult<TData = unknown, TVars = unknown> {
   /**
    * Sends `vars` as the request body with a fresh idempotency key. Returns nothing and never rejects:
@@ -98,6 +98,7 @@ type Callbacks<TData, TVars, TContext> = Pick<
  *
  * @param options - the endpoint, method, callbacks and send options
  * @returns the state and `mutate`, `mutateAsync`, `reset`
+ * @category Hooks
  */
 export function useSyncMutation<TData = unknown, TVars = unknown, TContext = unknown>(
   options: UseSyncMutationOptions<TData, TVars, TContext>,

@@ -34,6 +34,7 @@ function defaultIsFailure(error: unknown): boolean {
  * breaker.on('stateChange', (from, to) => console.log(`${from} -> ${to}`))
  * const data = await breaker.execute(() => fetchJson('/api/prices'))
  * ```
+ * @category Circuit breaker
  */
 export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   /** The name given in the options, if any. */

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import type { CircuitBreakerError, CircuitState } from '../errors/errors.js';
 
-/** Options of {@link CircuitBreaker}. */
+/** Options of {@link CircuitBreaker}. @category Circuit breaker */
 export interface CircuitBreakerOptions {
   /**
    * Consecutive failures that open the circuit. Default 5. When `failureRateThreshold` is set and
@@ -40,7 +40,7 @@ export interface CircuitBreakerOptions {
   name?: string;
 }
 
-/** What {@link CircuitBreaker.getMetrics} reports. */
+/** What {@link CircuitBreaker.getMetrics} reports. @category Circuit breaker */
 export interface CircuitBreakerMetrics {
   /** The current state, read from the clock. */
   state: CircuitState;
@@ -60,7 +60,7 @@ export interface CircuitBreakerMetrics {
   nextAttemptAt?: number;
 }
 
-/** A serialisable picture of a breaker, from {@link CircuitBreaker.toJSON}. */
+/** A serialisable picture of a breaker, from {@link CircuitBreaker.toJSON}. @category Circuit breaker */
 export interface CircuitBreakerSnapshot {
   /** The snapshot format. */
   version: 1;
@@ -82,7 +82,7 @@ export interface CircuitBreakerSnapshot {
   rejections: number;
 }
 
-/** The events of a {@link CircuitBreaker}, with their listener signatures. */
+/** The events of a {@link CircuitBreaker}, with their listener signatures. @category Circuit breaker */
 export interface CircuitBreakerEvents {
   /** The state changed. */
   stateChange: (from: CircuitState, to: CircuitState) => void;

@@ -4,7 +4,7 @@ import type { RetryOptions } from '../retry/options.js';
 import type { SyncHeaders, SyncRequestOptions, SyncResponse } from './options.js';
 import { reportUncaught } from '../internal/report-uncaught.js';
 
-/** Options of {@link SyncClient.mutation}, applied to every `mutate`. */
+/** Options of {@link SyncClient.mutation}, applied to every `mutate`. @category Client */
 export interface SyncMutationOptions {
   /** Headers of every call, on top of the client's. */
   headers?: SyncHeaders;
@@ -22,6 +22,7 @@ export interface SyncMutationOptions {
 /**
  * Lifecycle callbacks of one {@link SyncMutation.mutate} call, for optimistic updates: `onMutate`
  * may return a context (for example the previous list) that the others get back to roll back.
+ * @category Client
  */
 export interface SyncMutationHooks<TData = unknown, TVars = unknown, TContext = unknown> {
   /** Before the request is sent. Its result (awaited) is the context; if it throws, nothing is sent and the call fails with that error. */
@@ -34,10 +35,10 @@ export interface SyncMutationHooks<TData = unknown, TVars = unknown, TContext = 
   onSettled?: (data: TData | undefined, error: unknown, vars: TVars, context: TContext | undefined) => unknown;
 }
 
-/** Where a {@link SyncMutation} is. */
+/** Where a {@link SyncMutation} is. @category Client */
 export type SyncMutationStatus = 'idle' | 'pending' | 'queued' | 'success' | 'error';
 
-/** What {@link SyncMutation.getState} returns: a new object on every change, the same one until then. */
+/** What {@link SyncMutation.getState} returns: a new object on every change, the same one until then. @category Client */
 export interface SyncMutationState<TData = unknown> {
   /** `idle` → `pending` → `success` | `error` | `queued` (→ `success` | `error` on delivery). */
   readonly status: SyncMutationStatus;
@@ -53,10 +54,10 @@ export interface SyncMutationState<TData = unknown> {
   readonly idempotencyKey: string | undefined;
 }
 
-/** A listener of {@link SyncMutation.subscribe}. */
+/** A listener of {@link SyncMutation.subscribe}. @category Client */
 export type SyncMutationListener<TData = unknown> = (state: SyncMutationState<TData>) => void;
 
-/** How a mutation sends: the client's request, bound to a method and a path. */
+/** How a mutation sends: the client's request, bound to a method and a path. @category Client */
 export type SyncMutationSend<TData, TVars> = (
   vars: TVars,
   options: SyncRequestOptions,
@@ -75,6 +76,7 @@ const noop = (): void => {};
  * const stop = save.subscribe(({ status, attempt, maxAttempts }) => render(status, attempt, maxAttempts))
  * button.onclick = () => save.mutate({ title: input.value }) // a second click while pending sends nothing
  * ```
+ * @category Client
  */
 export class SyncMutation<TData = unknown, TVars = unknown> {
   private state: SyncMutationState<TData>;

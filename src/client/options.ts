@@ -4,24 +4,26 @@ import type { CircuitState } from '../errors/errors.js';
 import type { RetryOptions } from '../retry/options.js';
 import type { RetryBudget, RetryBudgetOptions } from './retry-budget.js';
 
-/** HTTP methods the client sends. Others are refused with a TypeError before anything is sent. */
+/** HTTP methods the client sends. Others are refused with a TypeError before anything is sent. @category Client */
 export type SyncMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** Header values as a plain object, a `Headers` object or a list of name/value pairs. */
+/** Header values as a plain object, a `Headers` object or a list of name/value pairs. @category Client */
 export type SyncHeaders = Headers | Record<string, string | undefined> | ReadonlyArray<readonly [string, string]>;
 
 /**
  * Headers added to every attempt: an object, or a function (sync or async) read again before every
  * attempt, so a token refreshed after a 401 or between retries is the one the next attempt sends.
+ * @category Client
  */
 export type SyncHeadersOption = SyncHeaders | (() => SyncHeaders | undefined | PromiseLike<SyncHeaders | undefined>);
 
-/** How a call picks among several `baseUrl`s. */
+/** How a call picks among several `baseUrl`s. @category Client */
 export type LoadBalancing = 'failover' | 'round-robin';
 
 /**
  * The part of an `OfflineQueue` the client uses. The queue of `closed-loop` fits it; so does any
  * object with the same methods.
+ * @category Client
  */
 export interface SyncClientQueue {
   /** Stores an item durably. */
@@ -59,7 +61,7 @@ export interface SyncClientQueue {
   on(event: 'deadLettered', listener: (item: SyncQueueItem, error: unknown) => void): unknown;
 }
 
-/** A queue item as the client's handler receives it. */
+/** A queue item as the client's handler receives it. @category Client */
 export interface SyncQueueItem {
   /** The item's id. */
   id: string;
@@ -71,7 +73,7 @@ export interface SyncQueueItem {
   idempotencyKey?: string;
 }
 
-/** What the client stores in its offline queue for one mutation. */
+/** What the client stores in its offline queue for one mutation. @category Client */
 export interface QueuedRequest {
   /** The HTTP method. */
   method: SyncMethod;
@@ -86,7 +88,7 @@ export interface QueuedRequest {
   headers?: Record<string, string>;
 }
 
-/** Options of {@link createSyncClient}. */
+/** Options of {@link createSyncClient}. @category Client */
 export interface SyncClientOptions {
   /**
    * The server, or a list of servers tried in turn (see `loadBalancing`). Relative URLs are resolved
@@ -139,7 +141,7 @@ export interface SyncClientOptions {
   clock?: Clock;
 }
 
-/** Options of one call. */
+/** Options of one call. @category Client */
 export interface SyncRequestOptions {
   /** The body: a string, `Blob`, `FormData`, `URLSearchParams` or buffer is sent as it is; anything else as JSON. */
   body?: unknown;
@@ -171,7 +173,7 @@ export interface SyncRequestOptions {
   onAttempt?: (attempt: number, maxAttempts: number) => void;
 }
 
-/** A successful answer. */
+/** A successful answer. @category Client */
 export interface SyncResponse<T = unknown> {
   /** The HTTP status (for a 304 served from the ETag cache: the cached response's status). */
   status: number;
@@ -187,7 +189,7 @@ export interface SyncResponse<T = unknown> {
   fromCache: boolean;
 }
 
-/** One server as {@link SyncClient.getServers} reports it. */
+/** One server as {@link SyncClient.getServers} reports it. @category Client */
 export interface SyncServerInfo {
   /** The base URL. */
   url: string;

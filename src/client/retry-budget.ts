@@ -1,6 +1,6 @@
 import { type Clock, realClock } from '../clock/clock.js';
 
-/** Options of {@link RetryBudget}. */
+/** Options of {@link RetryBudget}. @category Client */
 export interface RetryBudgetOptions {
   /**
    * Retries allowed per first attempt, over the window: `0.1` lets retries add at most 10% to the
@@ -18,7 +18,7 @@ export interface RetryBudgetOptions {
   clock?: Clock;
 }
 
-/** What {@link RetryBudget.getStats} reports. */
+/** What {@link RetryBudget.getStats} reports. @category Client */
 export interface RetryBudgetStats {
   /** Retries that could be spent now. */
   balance: number;
@@ -48,6 +48,7 @@ const SLOTS = 10;
  * const a = createSyncClient({ baseUrl: 'https://api.example.com', retryBudget: budget })
  * const b = createSyncClient({ baseUrl: 'https://api.example.com', retryBudget: budget }) // shares it
  * ```
+ * @category Client
  */
 export class RetryBudget {
   private readonly clock: Clock;

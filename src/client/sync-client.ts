@@ -44,15 +44,16 @@ import type {
 import { RetryBudget } from './retry-budget.js';
 import { CallerAbort, type Server, ServerPool } from './servers.js';
 
-/** The item type a client stores in its offline queue unless told otherwise. */
+/** The item type a client stores in its offline queue unless told otherwise. @category Client */
 export const SYNC_REQUEST_ITEM_TYPE = 'closed-loop/request';
 
-/** Options of a GET or DELETE helper call. */
+/** Options of a GET or DELETE helper call. @category Client */
 export type SyncGetOptions = Omit<SyncRequestOptions, 'body'>;
 
 /**
  * A fetch client that makes every mutation exactly-once: one idempotency key per call, the same on
  * every retry, failover and offline replay. Made by {@link createSyncClient}.
+ * @category Client
  */
 export interface SyncClient {
   /**
@@ -143,6 +144,7 @@ export interface SyncClient {
  * ```
  *
  * @param options - see {@link SyncClientOptions}
+ * @category Client
  */
 export function createSyncClient(options: SyncClientOptions): SyncClient {
   return new Client(options);

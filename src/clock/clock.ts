@@ -1,9 +1,10 @@
-/** An opaque timer handle, as returned by a {@link Clock}'s `setTimeout`. */
+/** An opaque timer handle, as returned by a {@link Clock}'s `setTimeout`. @category Clock */
 export type TimerHandle = unknown;
 
 /**
  * The source of time for every time-dependent part of closed-loop. Inject one (for example a
  * {@link ManualClock}) to drive time in tests; the default is {@link realClock}.
+ * @category Clock
  */
 export interface Clock {
   /** The current time in epoch milliseconds. */
@@ -17,6 +18,7 @@ export interface Clock {
 /**
  * The real clock. It reads `Date.now`, `setTimeout` and `clearTimeout` from `globalThis` on every
  * call rather than at import, so test tools that replace the globals later still apply.
+ * @category Clock
  */
 export const realClock: Clock = Object.freeze({
   now: () => Date.now(),
@@ -32,6 +34,7 @@ export const realClock: Clock = Object.freeze({
  *
  * @param handle - a handle from a {@link Clock}'s `setTimeout`
  * @returns the same handle
+ * @category Clock
  */
 export function unrefTimer<H extends TimerHandle>(handle: H): H {
   const timer = handle as { unref?: () => void } | null;
@@ -54,6 +57,7 @@ interface ManualTimer {
  * const done = retryWithBackoff(flaky, { clock })
  * await clock.advance(1000) // fires the backoff timer; no wall-clock sleep
  * ```
+ * @category Clock
  */
 export class ManualClock implements Clock {
   private current: number;

@@ -28,7 +28,7 @@ function hasBrand(value: unknown, kind: string): boolean {
   return Array.isArray(kinds) && kinds.includes(kind);
 }
 
-/** Options shared by every closed-loop error constructor. */
+/** Options shared by every closed-loop error constructor. @category Errors */
 export interface ClosedLoopErrorOptions {
   /** The underlying error, if any. */
   cause?: unknown;
@@ -48,6 +48,7 @@ export interface ClosedLoopErrorOptions {
  *   if (isClosedLoopError(e)) console.log(e.code)
  * }
  * ```
+ * @category Errors
  */
 export class ClosedLoopError extends Error {
   /** @internal The kind the guards recognise. */
@@ -75,7 +76,7 @@ export class ClosedLoopError extends Error {
   }
 }
 
-/** Options of {@link HttpError}. */
+/** Options of {@link HttpError}. @category Errors */
 export interface HttpErrorOptions extends ClosedLoopErrorOptions {
   /** Response headers; names are stored lower-cased. */
   headers?: Headers | Record<string, string | readonly string[] | undefined>;
@@ -92,7 +93,7 @@ export interface HttpErrorOptions extends ClosedLoopErrorOptions {
   now?: number;
 }
 
-/** A response that arrived with a non-success status. */
+/** A response that arrived with a non-success status. @category Errors */
 export class HttpError extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
   static override readonly errorKind: string = 'HttpError';
@@ -143,6 +144,7 @@ function normalizeHeaders(headers: HttpErrorOptions['headers']): Record<string, 
  *
  * @param value - the header value
  * @param now - the current time in epoch ms, for HTTP-dates
+ * @category Retry
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
   if (value == null) return undefined;
@@ -166,7 +168,7 @@ const IMF_OR_RFC850_DATE = /^[a-z]{3,9},? +\d{1,2}[ -][a-z]{3}[ -]\d{2,4} +\d{1,
 // The obsolete asctime form `Sun Nov  6 08:49:37 1994`.
 const ASCTIME_DATE = /^[a-z]{3} +[a-z]{3} +\d{1,2} +\d{1,2}:\d{2}:\d{2} +\d{4}$/i;
 
-/** The request never got a response: DNS, refused connection, reset, CORS, offline. */
+/** The request never got a response: DNS, refused connection, reset, CORS, offline. @category Errors */
 export class NetworkError extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
   static override readonly errorKind: string = 'NetworkError';
@@ -180,7 +182,7 @@ export class NetworkError extends ClosedLoopError {
   }
 }
 
-/** An attempt or a wait ran past its deadline. */
+/** An attempt or a wait ran past its deadline. @category Errors */
 export class TimeoutError extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
   static override readonly errorKind: string = 'TimeoutError';
@@ -199,7 +201,7 @@ export class TimeoutError extends ClosedLoopError {
   }
 }
 
-/** Every allowed attempt failed (or the time budget ran out); `cause` is the last error. */
+/** Every allowed attempt failed (or the time budget ran out); `cause` is the last error. @category Errors */
 export class RetryExhaustedError extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
   static override readonly errorKind: string = 'RetryExhaustedError';
@@ -229,10 +231,10 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-/** The states of a {@link CircuitBreaker}. */
+/** The states of a {@link CircuitBreaker}. @category Circuit breaker */
 export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
-/** A circuit breaker refused a call without running it. */
+/** A circuit breaker refused a call without running it. @category Errors */
 export class CircuitBreakerError extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
   static override readonly errorKind: string = 'CircuitBreakerError';
@@ -260,7 +262,7 @@ export class CircuitBreakerError extends ClosedLoopError {
   }
 }
 
-/** The codes of {@link IdempotencyError}. */
+/** The codes of {@link IdempotencyError}. @category Errors */
 export type IdempotencyErrorCode =
   | 'KEY_MISSING'
   | 'KEY_INVALID'
@@ -268,7 +270,7 @@ export type IdempotencyErrorCode =
   | 'KEY_MISMATCH'
   | 'STORE_UNAVAILABLE';
 
-/** The HTTP status that answers each {@link IdempotencyErrorCode}. */
+/** The HTTP status that answers each {@link IdempotencyErrorCode}. @category Errors */
 export const IDEMPOTENCY_ERROR_STATUS: Readonly<Record<IdempotencyErrorCode, number>> = Object.freeze({
   KEY_MISSING: 400,
   KEY_INVALID: 400,
@@ -285,13 +287,13 @@ const IDEMPOTENCY_MESSAGES: Record<IdempotencyErrorCode, string> = {
   STORE_UNAVAILABLE: 'The idempotency store is unavailable',
 };
 
-/** Options of {@link IdempotencyError}. */
+/** Options of {@link IdempotencyError}. @category Errors */
 export interface IdempotencyErrorOptions extends ClosedLoopErrorOptions {
   /** For `KEY_IN_USE`: when the key may be free, in ms (sent as `Retry-After`). */
   retryAfterMs?: number;
 }
 
-/** An idempotency check refused a request; `status` is the HTTP status that answers it. */
+/** An idempotency check refused a request; `status` is the HTTP status that answers it. @category Errors */
 export class IdempotencyError extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
   static override readonly errorKind: string = 'IdempotencyError';
@@ -317,6 +319,7 @@ export class IdempotencyError extends ClosedLoopError {
 /**
  * A mutation could not reach the server and was put in the offline queue. Not a failure: the
  * queue will deliver it with the same idempotency key, and `delivery` settles when it does.
+ * @category Errors
  */
 export class OfflineQueuedError<T = unknown> extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
@@ -349,6 +352,7 @@ export class OfflineQueuedError<T = unknown> extends ClosedLoopError {
 /**
  * Whether `value` is any closed-loop error (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isClosedLoopError(value: unknown): value is ClosedLoopError {
   return hasBrand(value, 'ClosedLoopError');
@@ -356,6 +360,7 @@ export function isClosedLoopError(value: unknown): value is ClosedLoopError {
 /**
  * Whether `value` is an {@link HttpError} (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isHttpError(value: unknown): value is HttpError {
   return hasBrand(value, 'HttpError');
@@ -363,6 +368,7 @@ export function isHttpError(value: unknown): value is HttpError {
 /**
  * Whether `value` is a {@link NetworkError} (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isNetworkError(value: unknown): value is NetworkError {
   return hasBrand(value, 'NetworkError');
@@ -370,6 +376,7 @@ export function isNetworkError(value: unknown): value is NetworkError {
 /**
  * Whether `value` is a {@link TimeoutError} (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isTimeoutError(value: unknown): value is TimeoutError {
   return hasBrand(value, 'TimeoutError');
@@ -377,6 +384,7 @@ export function isTimeoutError(value: unknown): value is TimeoutError {
 /**
  * Whether `value` is a {@link RetryExhaustedError} (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isRetryExhaustedError(value: unknown): value is RetryExhaustedError {
   return hasBrand(value, 'RetryExhaustedError');
@@ -384,6 +392,7 @@ export function isRetryExhaustedError(value: unknown): value is RetryExhaustedEr
 /**
  * Whether `value` is a {@link CircuitBreakerError} (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isCircuitBreakerError(value: unknown): value is CircuitBreakerError {
   return hasBrand(value, 'CircuitBreakerError');
@@ -391,6 +400,7 @@ export function isCircuitBreakerError(value: unknown): value is CircuitBreakerEr
 /**
  * Whether `value` is an {@link IdempotencyError} (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isIdempotencyError(value: unknown): value is IdempotencyError {
   return hasBrand(value, 'IdempotencyError');
@@ -398,6 +408,7 @@ export function isIdempotencyError(value: unknown): value is IdempotencyError {
 /**
  * Whether `value` is an {@link OfflineQueuedError} (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isOfflineQueuedError(value: unknown): value is OfflineQueuedError {
   return hasBrand(value, 'OfflineQueuedError');

@@ -1,6 +1,6 @@
 import { sha256Hex } from './sha256.js';
 
-/** What {@link fingerprintRequest} hashes. */
+/** What {@link fingerprintRequest} hashes. @category Idempotency */
 export interface FingerprintInput {
   /** The HTTP method; case does not matter. */
   method: string;
@@ -28,6 +28,7 @@ const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
  *   (the Express adapter passes Node's `crypto`); the result must equal the built-in one, so
  *   fingerprints agree across servers. Default: the built-in pure-JS SHA-256.
  * @returns 64 hex characters
+ * @category Idempotency
  */
 export function fingerprintRequest(input: FingerprintInput, hash: (text: string) => string = sha256Hex): string {
   return hash(`${input.method.toUpperCase()}\n${input.path}\n${canonicalBody(input.body)}`);

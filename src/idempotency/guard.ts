@@ -3,7 +3,7 @@ import { IdempotencyError, isIdempotencyError } from '../errors/errors.js';
 import { MemoryIdempotencyStore } from './memory-store.js';
 import type { IdempotencyClaim, IdempotencyStore } from './store.js';
 
-/** Options of {@link IdempotencyGuard}. */
+/** Options of {@link IdempotencyGuard}. @category Idempotency */
 export interface IdempotencyGuardOptions {
   /** Where records live. */
   store: IdempotencyStore;
@@ -25,7 +25,7 @@ export interface IdempotencyGuardOptions {
   clock?: Clock;
 }
 
-/** A held key: finish it with exactly one of `complete` or `release`. */
+/** A held key: finish it with exactly one of `complete` or `release`. @category Idempotency */
 export interface IdempotencyLease {
   /** The key held. */
   readonly key: string;
@@ -55,7 +55,7 @@ export interface IdempotencyLease {
   releaseNow?(): boolean | Promise<boolean>;
 }
 
-/** What {@link IdempotencyGuard.begin} found. */
+/** What {@link IdempotencyGuard.begin} found. @category Idempotency */
 export type IdempotencyBegin =
   | {
       /** The key is new (or taken over): do the work, then complete or release the lease. */
@@ -80,6 +80,7 @@ export type IdempotencyBegin =
  * // In a queue consumer: a redelivered message charges once.
  * const { result, replayed } = await guard.run(message.id, fingerprint, () => chargeCard(message))
  * ```
+ * @category Idempotency
  */
 export class IdempotencyGuard {
   /** The store records live in. */

@@ -9,12 +9,13 @@ import { IdempotencyError } from '../errors/errors.js';
  * const key = createIdempotencyKey() // '01936f0e-8d4b-7c3a-9f1e-2b5d8a6c4e10'
  * await fetch('/orders', { method: 'POST', headers: { 'Idempotency-Key': key }, body })
  * ```
+ * @category Idempotency
  */
 export function createIdempotencyKey(): string {
   return uuidv7();
 }
 
-/** Options of {@link parseIdempotencyKey}. */
+/** Options of {@link parseIdempotencyKey}. @category Idempotency */
 export interface ParseIdempotencyKeyOptions {
   /** Longest key accepted, in characters. Default 255. */
   maxLength?: number;
@@ -33,6 +34,7 @@ const BARE_KEY = /^[\x21-\x7e]+$/;
  * @param value - the raw header value, or the list of values when the header was repeated
  * @param options - `maxLength` (default 255)
  * @returns the key, or `undefined` when no header was sent
+ * @category Idempotency
  */
 export function parseIdempotencyKey(
   value: string | readonly string[] | undefined | null,

@@ -9,7 +9,7 @@ import type {
   IdempotencyStoreStats,
 } from './store.js';
 
-/** Options of {@link MemoryIdempotencyStore}. */
+/** Options of {@link MemoryIdempotencyStore}. @category Idempotency */
 export interface MemoryIdempotencyStoreOptions {
   /**
    * Most records held. When full, expired records and then the oldest completed ones (by claim
@@ -29,6 +29,7 @@ const SWEEP_PER_WRITE = 8;
  * An {@link IdempotencyStore} in process memory: for one server, tests and development. Bounded by
  * `maxEntries`; expired records are removed a few at a time as new ones are written, without being
  * read again. For several server instances use a shared store (`closed-loop/redis`).
+ * @category Idempotency
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly records = new Map<string, IdempotencyRecord>();

@@ -1,4 +1,4 @@
-/** What a claim asks of an {@link IdempotencyStore}. */
+/** What a claim asks of an {@link IdempotencyStore}. @category Idempotency */
 export interface IdempotencyClaimRequest {
   /** The key, already scoped (the store does not interpret it). */
   key: string;
@@ -10,7 +10,7 @@ export interface IdempotencyClaimRequest {
   ttlMs: number;
 }
 
-/** The answer to a claim. */
+/** The answer to a claim. @category Idempotency */
 export type IdempotencyClaim =
   | {
       /** This claimant holds the key and must `complete` or `release` it. */
@@ -37,7 +37,7 @@ export type IdempotencyClaim =
       status: 'mismatch';
     };
 
-/** A stored record, as {@link IdempotencyStore.get} returns it. */
+/** A stored record, as {@link IdempotencyStore.get} returns it. @category Idempotency */
 export interface IdempotencyRecord {
   /** The (scoped) key. */
   key: string;
@@ -55,7 +55,7 @@ export interface IdempotencyRecord {
   expiresAt: number;
 }
 
-/** Counts reported by {@link IdempotencyStore.stats}. */
+/** Counts reported by {@link IdempotencyStore.stats}. @category Idempotency */
 export interface IdempotencyStoreStats {
   /** Records held. */
   entries: number;
@@ -73,6 +73,7 @@ export interface IdempotencyStoreStats {
  *
  * Results passed to `complete` must be JSON-serialisable (a shared store serialises them).
  * A store that cannot answer rejects; callers turn that into `STORE_UNAVAILABLE`.
+ * @category Idempotency
  */
 export interface IdempotencyStore {
   /** Claims `request.key`, or reports why not. */

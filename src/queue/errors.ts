@@ -1,6 +1,6 @@
 import { ClosedLoopError, type ClosedLoopErrorOptions } from '../errors/errors.js';
 
-/** The codes of {@link QueueStorageError}. */
+/** The codes of {@link QueueStorageError}. @category Errors */
 export type QueueStorageErrorCode =
   /** The storage is full (a `QuotaExceededError`): the item was not queued. */
   | 'QUEUE_QUOTA_EXCEEDED'
@@ -20,6 +20,7 @@ export type QueueStorageErrorCode =
  *   if (isQueueStorageError(e) && e.code === 'QUEUE_QUOTA_EXCEEDED') showStorageFullMessage()
  * }
  * ```
+ * @category Errors
  */
 export class QueueStorageError extends ClosedLoopError {
   /** @internal The kind the guards recognise. */
@@ -43,6 +44,7 @@ export class QueueStorageError extends ClosedLoopError {
 /**
  * Whether `value` is a {@link QueueStorageError} (works across ESM/CJS copies).
  * @param value - anything caught
+ * @category Errors
  */
 export function isQueueStorageError(value: unknown): value is QueueStorageError {
   if (typeof value !== 'object' || value === null) return false;

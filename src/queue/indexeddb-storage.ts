@@ -22,6 +22,7 @@ interface Lease {
  * The database (`dbName`, version 1) holds two object stores: `items` and `leases` (the lease a
  * {@link StorageLeaseLock} takes where Web Locks are missing). Other tabs learn of changes through a
  * `BroadcastChannel`, so a queue's `changed` event covers writes made elsewhere.
+ * @category Offline queue
  */
 export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   /** `indexedDB:<dbName>`: tabs using the same database share the queue and its flush lock. */

@@ -4,6 +4,7 @@ import type { QueueRecord, QueueStorage, StoredEntry } from './storage.js';
  * The part of the Web Storage API (`localStorage`, `sessionStorage`) that
  * {@link LocalStorageQueueStorage} uses. Declared here so that the package's types need no DOM
  * library: a Node-only TypeScript project compiles against them too.
+ * @category Offline queue
  */
 export interface WebStorage {
   /** The number of entries. */
@@ -18,7 +19,7 @@ export interface WebStorage {
   removeItem(key: string): void;
 }
 
-/** Options of {@link LocalStorageQueueStorage}. */
+/** Options of {@link LocalStorageQueueStorage}. @category Offline queue */
 export interface LocalStorageQueueStorageOptions {
   /**
    * The Web Storage object to use. Default `globalThis.localStorage`, read on first use (so the
@@ -35,6 +36,7 @@ export interface LocalStorageQueueStorageOptions {
  * `localStorage` is synchronous and small (about 5 MB per origin): prefer
  * {@link IndexedDBQueueStorage} for large or many items. A full storage makes `add` reject with a
  * {@link QueueStorageError} `QUEUE_QUOTA_EXCEEDED`; nothing stored before is lost.
+ * @category Offline queue
  */
 export class LocalStorageQueueStorage implements QueueStorage {
   /** `localStorage:<key>`: tabs using the same key share the queue and its flush lock. */

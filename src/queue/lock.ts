@@ -1,7 +1,7 @@
 import { type Clock, realClock, type TimerHandle, unrefTimer } from '../clock/clock.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
 
-/** Options of {@link QueueLock.request}: the part of the Web Locks `LockOptions` the queue uses. */
+/** Options of {@link QueueLock.request}: the part of the Web Locks `LockOptions` the queue uses. @category Offline queue */
 export interface QueueLockOptions {
   /** Exclusive only; locks that support more may take `shared`. */
   mode?: 'exclusive' | 'shared';
@@ -16,6 +16,7 @@ export interface QueueLockOptions {
  * fits, as do {@link InProcessLock} and {@link StorageLeaseLock}. The callback runs while the lock is
  * held (with `null` when `ifAvailable` was asked and the lock is taken); the lock is released when
  * the promise it returns settles, and `request` settles with it.
+ * @category Offline queue
  */
 export interface QueueLock {
   /** Runs `callback` while holding the lock `name`. */
@@ -37,6 +38,7 @@ interface Held {
  * An exclusive lock within one JavaScript realm (a page, a worker, a Node process): the fallback where
  * `navigator.locks` is missing (Node before 22, old browsers). It does not reach other tabs; see
  * {@link StorageLeaseLock} for that. Waiters are served in the order they asked.
+ * @category Offline queue
  */
 export class InProcessLock implements QueueLock {
   private readonly queues = new Map<string, Waiter[]>();
@@ -102,6 +104,7 @@ export class InProcessLock implements QueueLock {
 /**
  * Where a {@link StorageLeaseLock} keeps its leases. {@link IndexedDBQueueStorage} is one: its
  * transactions make taking a lease atomic across tabs.
+ * @category Offline queue
  */
 export interface LeaseStore {
   /**
@@ -113,7 +116,7 @@ export interface LeaseStore {
   releaseLease(name: string, owner: string): Promise<void>;
 }
 
-/** Options of {@link StorageLeaseLock}. */
+/** Options of {@link StorageLeaseLock}. @category Offline queue */
 export interface StorageLeaseLockOptions {
   /**
    * How long a lease lasts without renewal, in ms: after a crash, other tabs wait this long. The
@@ -132,6 +135,7 @@ export interface StorageLeaseLockOptions {
  * holder frozen for longer than `leaseMs` (a suspended background tab) can lose its lease while its
  * callback still runs; for the offline queue that costs a duplicate send, which the server
  * deduplicates by the item's key.
+ * @category Offline queue
  */
 export class StorageLeaseLock implements QueueLock {
   private readonly store: LeaseStore;

@@ -6,6 +6,7 @@ let instances = 0;
  * Keeps queued items in memory: the default storage. Items survive nothing (a reload, a crash), but
  * several {@link OfflineQueue}s in one process can share one instance. Items are copied in with
  * `structuredClone` and frozen, so changing a payload after `add` changes nothing stored.
+ * @category Offline queue
  */
 export class MemoryQueueStorage implements QueueStorage {
   /** Unique per instance: memory is never shared between tabs. */

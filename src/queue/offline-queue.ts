@@ -27,7 +27,7 @@ import {
 } from './storage.js';
 import { reportUncaught } from '../internal/report-uncaught.js';
 
-/** What a handler receives besides the item. */
+/** What a handler receives besides the item. @category Offline queue */
 export interface QueueHandlerContext {
   /**
    * Aborts when the attempt's deadline (`retry.timeoutMs`) passes; `undefined` when no deadline is
@@ -40,10 +40,11 @@ export interface QueueHandlerContext {
  * Delivers one item, with its `idempotencyKey`. Resolve (with anything: it is passed to the
  * `processed` event) once the server has it; throw or reject otherwise — an `HttpError` with the
  * server's status, a `NetworkError` when no answer came (see {@link OfflineQueue} for what each costs).
+ * @category Offline queue
  */
 export type QueueHandler<P = unknown> = (item: QueueItem<P>, context: QueueHandlerContext) => unknown;
 
-/** Options of {@link OfflineQueue}. */
+/** Options of {@link OfflineQueue}. @category Offline queue */
 export interface OfflineQueueOptions<P = unknown> {
   /**
    * Where items are kept: {@link MemoryQueueStorage} (default; lost on reload),
@@ -83,7 +84,7 @@ export interface OfflineQueueOptions<P = unknown> {
   clock?: Clock;
 }
 
-/** Options of {@link OfflineQueue.add}. */
+/** Options of {@link OfflineQueue.add}. @category Offline queue */
 export interface QueueAddOptions {
   /** Higher first. Default 0. */
   priority?: number;
@@ -93,7 +94,7 @@ export interface QueueAddOptions {
   type?: string;
 }
 
-/** Options of {@link OfflineQueue.process}. */
+/** Options of {@link OfflineQueue.process}. @category Offline queue */
 export interface ProcessOptions {
   /**
    * When another flush holds the lock (in this queue or another tab), resolve at once with
@@ -107,7 +108,7 @@ export interface ProcessOptions {
   networkRestored?: boolean;
 }
 
-/** What one {@link OfflineQueue.process} call did. */
+/** What one {@link OfflineQueue.process} call did. @category Offline queue */
 export interface ProcessResult {
   /** Items delivered (handler succeeded) and removed. */
   processed: number;
@@ -121,7 +122,7 @@ export interface ProcessResult {
   skipped: boolean;
 }
 
-/** What {@link OfflineQueue.stats} reports. */
+/** What {@link OfflineQueue.stats} reports. @category Offline queue */
 export interface QueueStats {
   /** Items waiting to be sent. */
   pending: number;
@@ -140,6 +141,7 @@ export interface QueueStats {
 /**
  * A snapshot for UIs ({@link OfflineQueue.getState}): the same object until something changes, so
  * React's `useSyncExternalStore` can render it directly.
+ * @category Offline queue
  */
 export interface QueueState {
   /** Items waiting to be sent. */
@@ -160,7 +162,7 @@ export interface QueueState {
   readonly failed: number;
 }
 
-/** Options of {@link OfflineQueue.startAutoSync}. */
+/** Options of {@link OfflineQueue.startAutoSync}. @category Offline queue */
 export interface AutoSyncOptions {
   /** Flush this often, in ms (skipped while the browser reports itself offline). Default 30000. */
   intervalMs?: number;
@@ -168,7 +170,7 @@ export interface AutoSyncOptions {
   immediate?: boolean;
 }
 
-/** The events of an {@link OfflineQueue}, for {@link OfflineQueue.on}. */
+/** The events of an {@link OfflineQueue}, for {@link OfflineQueue.on}. @category Offline queue */
 export interface OfflineQueueEvents<P = unknown> {
   /** An item was stored by {@link OfflineQueue.add}. */
   enqueued: (item: QueueItem<P>) => void;
@@ -236,6 +238,7 @@ let nextStorageId = 0;
  * await queue.add(order, { type: 'order' })
  * const stop = queue.startAutoSync()
  * ```
+ * @category Offline queue
  */
 export class OfflineQueue<P = unknown> {
   private readonly storage: QueueStorage;

@@ -4,6 +4,7 @@ import { QueueStorageError } from './errors.js';
  * Where a queued item stands. `inFlight`: a flush is sending it (or was, when that flush died: the
  * next flush sends it again with the same key). `deadLettered`: it will not be sent again unless
  * {@link OfflineQueue.retryDeadLetter} puts it back.
+ * @category Offline queue
  */
 export type QueueItemState = 'pending' | 'inFlight' | 'deadLettered';
 
@@ -11,10 +12,11 @@ export type QueueItemState = 'pending' | 'inFlight' | 'deadLettered';
  * Why an item went to the dead-letter list: the server refused it (`rejected`: a 4xx other than
  * 408/425/429, or `shouldRetry` said no), it ran out of attempts (`exhausted`), it outlived
  * `maxRetentionMs` (`expired`), or its stored entry could not be read (`corrupt`).
+ * @category Offline queue
  */
 export type DeadLetterReason = 'rejected' | 'exhausted' | 'expired' | 'corrupt';
 
-/** An error as stored with an item: plain data, so it survives JSON and structured cloning. */
+/** An error as stored with an item: plain data, so it survives JSON and structured cloning. @category Offline queue */
 export interface QueueErrorInfo {
   /** The error's `name` (`HttpError`, `NetworkError`, `TypeError`…). */
   readonly name: string;
@@ -26,7 +28,7 @@ export interface QueueErrorInfo {
   readonly status?: number;
 }
 
-/** One queued item, as stored and as handed to handlers and listeners. */
+/** One queued item, as stored and as handed to handlers and listeners. @category Offline queue */
 export interface QueueItem<P = unknown> {
   /** The item's id (a UUID v7), unique in its storage. */
   readonly id: string;
@@ -56,7 +58,7 @@ export interface QueueItem<P = unknown> {
   readonly inFlightSince?: number;
 }
 
-/** An item on the dead-letter list. */
+/** An item on the dead-letter list. @category Offline queue */
 export interface DeadLetter<P = unknown> extends QueueItem<P> {
   /** Always `deadLettered`. */
   readonly state: 'deadLettered';
@@ -71,12 +73,14 @@ export interface DeadLetter<P = unknown> extends QueueItem<P> {
 /**
  * What a {@link QueueStorage} keeps under an item's id: a pending or in-flight {@link QueueItem}, or a
  * {@link DeadLetter}. Plain data (JSON for {@link LocalStorageQueueStorage}).
+ * @category Offline queue
  */
 export type QueueRecord<P = unknown> = QueueItem<P> | DeadLetter<P>;
 
 /**
  * One entry as a {@link QueueStorage} read it: the decoded `value` (checked by the queue, which
  * dead-letters values of the wrong shape), or the `error` that kept it from being decoded.
+ * @category Offline queue
  */
 export interface StoredEntry {
   /** The id the entry is stored under. */
@@ -87,7 +91,7 @@ export interface StoredEntry {
   readonly error?: unknown;
 }
 
-/** Options of {@link QueueStorage.put}. */
+/** Options of {@link QueueStorage.put}. @category Offline queue */
 export interface QueuePutOptions {
   /**
    * Whether the write must be on disk when `put` resolves (`add` asks for it). Other writes
@@ -102,6 +106,7 @@ export interface QueuePutOptions {
  * checks everything it reads, so a storage may hand back anything it holds.
  *
  * Each method works on one entry, so a storage shared by tabs never loses another tab's write.
+ * @category Offline queue
  */
 export interface QueueStorage {
   /**

@@ -16,6 +16,7 @@ import type { ChangeEvent, RealtimeTransport, RealtimeTransportListener } from '
  * const service = new RealtimeSyncService({ transport: new BroadcastChannelTransport('my-app') })
  * service.subscribe('cart', (event) => renderCart(event.new)) // hears the other tabs
  * ```
+ * @category Realtime
  */
 export class BroadcastChannelTransport implements RealtimeTransport {
   /** The channel name. */

@@ -17,6 +17,7 @@ import type { ChangeEvent, RealtimeTransport, RealtimeTransportListener } from '
  * ui.subscribe('orders', (event) => render(event.new))
  * api.publish('orders', { id: 7, status: 'paid', version: 2 }) // ui renders it at once
  * ```
+ * @category Realtime
  */
 export class InMemoryTransport implements RealtimeTransport {
   private readonly emitter = new EventEmitter<{ event: (event: ChangeEvent) => void }>();

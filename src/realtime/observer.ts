@@ -2,7 +2,7 @@ import { reportUncaught } from '../internal/report-uncaught.js';
 import type { RealtimeSyncService } from './service.js';
 import type { ChangeEvent, RealtimeStatus, RecordId } from './types.js';
 
-/** Options of a {@link RealtimeObserver}. */
+/** Options of a {@link RealtimeObserver}. @category Realtime */
 export interface RealtimeObserverOptions<T = unknown> {
   /** Follow one record: `latest` is that record, `events` only its changes. Default: the whole topic. */
   id?: RecordId;
@@ -12,7 +12,7 @@ export interface RealtimeObserverOptions<T = unknown> {
   maxEvents?: number;
 }
 
-/** What {@link RealtimeObserver.getState} returns: a new object on every change, the same one until then. */
+/** What {@link RealtimeObserver.getState} returns: a new object on every change, the same one until then. @category Realtime */
 export interface RealtimeObserverState<T = unknown> {
   /** The latest record (of `id`, or of the topic), from the service's latest-state cache. */
   readonly latest: T | undefined;
@@ -35,6 +35,7 @@ const DEFAULT_MAX_EVENTS = 50;
  * const order = new RealtimeObserver(service, 'orders', { id: 42 })
  * const stop = order.subscribe(() => render(order.getState().latest))
  * ```
+ * @category Realtime
  */
 export class RealtimeObserver<T = unknown> {
   private state: RealtimeObserverState<T>;

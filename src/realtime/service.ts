@@ -12,7 +12,7 @@ import type {
 } from './types.js';
 import { reportUncaught } from '../internal/report-uncaught.js';
 
-/** Options of {@link RealtimeSyncService}. */
+/** Options of {@link RealtimeSyncService}. @category Realtime */
 export interface RealtimeSyncServiceOptions {
   /**
    * How this service reaches others. Default: a new {@link InMemoryTransport} of its own (pass one
@@ -39,7 +39,7 @@ export interface RealtimeSyncServiceOptions {
   onResync?: () => void;
 }
 
-/** Options of {@link RealtimeSyncService.subscribe}. */
+/** Options of {@link RealtimeSyncService.subscribe}. @category Realtime */
 export interface RealtimeSubscribeOptions<T = unknown> {
   /** Only events for which this returns `true` reach the callback. */
   filter?: (event: ChangeEvent<T>) => boolean;
@@ -48,6 +48,7 @@ export interface RealtimeSubscribeOptions<T = unknown> {
 /**
  * A change for {@link RealtimeSyncService.publishChange}: a change event without the parts the
  * service fills in (`topic`, `eventId`, and `timestamp` unless given).
+ * @category Realtime
  */
 export interface RealtimeChange<T = unknown> {
   /** What happened to the record. */
@@ -64,7 +65,7 @@ export interface RealtimeChange<T = unknown> {
   timestamp?: number;
 }
 
-/** Where an error reported through a {@link RealtimeSyncService}'s `error` event came from. */
+/** Where an error reported through a {@link RealtimeSyncService}'s `error` event came from. @category Realtime */
 export interface RealtimeErrorContext {
   /**
    * `subscriber`: a subscriber callback or its filter threw. `status`: a `status` listener or
@@ -78,7 +79,7 @@ export interface RealtimeErrorContext {
   event?: ChangeEvent;
 }
 
-/** The events of a {@link RealtimeSyncService}, for {@link RealtimeSyncService.on}. */
+/** The events of a {@link RealtimeSyncService}, for {@link RealtimeSyncService.on}. @category Realtime */
 export interface RealtimeSyncServiceEvents {
   /** The connection status changed; `resynced` is reported every time it happens. */
   status: (status: RealtimeStatus) => void;
@@ -86,7 +87,7 @@ export interface RealtimeSyncServiceEvents {
   error: (error: unknown, context: RealtimeErrorContext) => void;
 }
 
-/** The error code of the error a destroyed service answers with (`waitForChange`, `publish`, `subscribe`). */
+/** The error code of the error a destroyed service answers with (`waitForChange`, `publish`, `subscribe`). @category Realtime */
 export const REALTIME_DESTROYED = 'REALTIME_DESTROYED';
 
 interface Subscriber {
@@ -153,6 +154,7 @@ let idSuffixes: readonly string[] | undefined;
  * service.getLatest('orders', 7) // { id: 7, status: 'paid', version: 2 }
  * stop()
  * ```
+ * @category Realtime
  */
 export class RealtimeSyncService {
   private readonly transport: RealtimeTransport;

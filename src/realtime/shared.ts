@@ -20,6 +20,7 @@ type Holder = { [SHARED]?: RealtimeSyncService };
  * ```
  *
  * @param options - options for the service, used only when it is created
+ * @category Realtime
  */
 export function getRealtimeSyncService(options?: RealtimeSyncServiceOptions): RealtimeSyncService {
   const holder = globalThis as Holder;
@@ -42,6 +43,7 @@ export function getRealtimeSyncService(options?: RealtimeSyncServiceOptions): Re
  * {@link getRealtimeSyncService} creates a new one. For tests, and for logging out.
  *
  * @returns settles when the old service's transport has closed
+ * @category Realtime
  */
 export function resetRealtimeSyncService(): Promise<void> {
   const holder = globalThis as Holder;

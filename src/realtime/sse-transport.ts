@@ -124,10 +124,10 @@ export class SseParser {
   }
 }
 
-/** Extra request headers of an {@link SseTransport}: for example an `Authorization` header. */
+/** Extra request headers of an {@link SseTransport}: for example an `Authorization` header. @category Realtime */
 export type SseTransportHeaders = Record<string, string> | Headers;
 
-/** Options of {@link SseTransport}. */
+/** Options of {@link SseTransport}. @category Realtime */
 export interface SseTransportOptions {
   /** The clock for reconnect delays and the idle watchdog. Default `realClock`. */
   clock?: Clock;
@@ -215,6 +215,7 @@ const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
  * })
  * service.on('status', (status) => { if (status === 'resynced') refetchAll() })
  * ```
+ * @category Realtime
  */
 export class SseTransport implements RealtimeTransport {
   private readonly url: URL;

@@ -1,7 +1,7 @@
-/** What kind of change a {@link ChangeEvent} reports. `BROADCAST` is a message that is not a record change. */
+/** What kind of change a {@link ChangeEvent} reports. `BROADCAST` is a message that is not a record change. @category Realtime */
 export type ChangeType = 'INSERT' | 'UPDATE' | 'DELETE' | 'BROADCAST';
 
-/** The id of a record, as carried in {@link ChangeEvent.id}. */
+/** The id of a record, as carried in {@link ChangeEvent.id}. @category Realtime */
 export type RecordId = string | number;
 
 /**
@@ -10,6 +10,7 @@ export type RecordId = string | number;
  * them as they are.
  *
  * @typeParam T - the record type
+ * @category Realtime
  */
 export interface ChangeEvent<T = unknown> {
   /** The topic the event was published on. */
@@ -38,10 +39,11 @@ export interface ChangeEvent<T = unknown> {
  * - `reconnecting`: the connection dropped; events published elsewhere meanwhile may arrive late or not at all.
  * - `resynced`: connected again, but events may have been missed: refetch what the screen shows.
  * - `closed`: the service was destroyed.
+ * @category Realtime
  */
 export type RealtimeStatus = 'connecting' | 'connected' | 'reconnecting' | 'resynced' | 'closed';
 
-/** What a {@link RealtimeTransport} calls back into. The service passes one to `connect`. */
+/** What a {@link RealtimeTransport} calls back into. The service passes one to `connect`. @category Realtime */
 export interface RealtimeTransportListener {
   /**
    * An event from elsewhere on the transport. Echoes of the service's own events and duplicates are
@@ -55,6 +57,7 @@ export interface RealtimeTransportListener {
 /**
  * How a realtime service reaches other services: other tabs, other server instances, a server's
  * event stream. Implement it to carry events over anything else.
+ * @category Realtime
  */
 export interface RealtimeTransport {
   /**

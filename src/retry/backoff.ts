@@ -23,6 +23,7 @@ import {
  * @param previousDelayMs - for `'decorrelated'`: the delay actually used last time; defaults to the
  *   unjittered delay of the previous attempt
  * @returns the delay in milliseconds
+ * @category Retry
  */
 export function computeBackoffDelay(
   attempt: number,

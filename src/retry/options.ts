@@ -1,9 +1,9 @@
 import type { Clock } from '../clock/clock.js';
 
-/** How a backoff delay is randomised. See {@link computeBackoffDelay}. */
+/** How a backoff delay is randomised. See {@link computeBackoffDelay}. @category Retry */
 export type JitterMode = 'full' | 'equal' | 'decorrelated' | 'none';
 
-/** What each attempt of {@link retryWithBackoff} receives. */
+/** What each attempt of {@link retryWithBackoff} receives. @category Retry */
 export interface RetryContext {
   /** This attempt's number, counting from 1. */
   readonly attempt: number;
@@ -14,7 +14,7 @@ export interface RetryContext {
   readonly signal: AbortSignal;
 }
 
-/** The delay options shared by {@link computeBackoffDelay} and {@link retryWithBackoff}. */
+/** The delay options shared by {@link computeBackoffDelay} and {@link retryWithBackoff}. @category Retry */
 export interface BackoffOptions {
   /** Base delay before the 2nd attempt, in ms. Default 1000. */
   initialDelayMs?: number;
@@ -26,7 +26,7 @@ export interface BackoffOptions {
   jitter?: JitterMode;
 }
 
-/** Options of {@link retryWithBackoff}. */
+/** Options of {@link retryWithBackoff}. @category Retry */
 export interface RetryOptions extends BackoffOptions {
   /** Total calls, the first included. Default 3. Must be a finite integer >= 1. */
   maxAttempts?: number;

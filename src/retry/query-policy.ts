@@ -9,7 +9,7 @@ import {
 } from './options.js';
 import { isRetryableError } from './should-retry.js';
 
-/** What {@link retryPolicyForQueries} returns: TanStack Query's `retry` and `retryDelay` options. */
+/** What {@link retryPolicyForQueries} returns: TanStack Query's `retry` and `retryDelay` options. @category Retry */
 export interface QueryRetryPolicy {
   /**
    * TanStack Query's `retry`: whether to try again after `failureCount + 1` failed attempts.
@@ -46,6 +46,7 @@ export interface QueryRetryPolicy {
  *
  * @param options - retry options
  * @returns `{ retry, retryDelay }` with TanStack Query's signatures
+ * @category Retry
  */
 export function retryPolicyForQueries(options: RetryOptions = {}): QueryRetryPolicy {
   if (typeof options !== 'object' || options === null) throw new TypeError('closed-loop: retryPolicyForQueries(options): `options` must be an object');

@@ -33,6 +33,7 @@ import { isRetryableError } from './should-retry.js';
  * @param fn - the operation; sync or async
  * @param options - see {@link RetryOptions}
  * @returns what `fn` returned on its first success
+ * @category Retry
  */
 export function retryWithBackoff<T>(
   fn: (context: RetryContext) => T | PromiseLike<T>,

@@ -9,6 +9,7 @@ const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 425, 429]);
  *
  * @param error - the error an attempt failed with
  * @returns whether another attempt could succeed
+ * @category Retry
  */
 export function isRetryableError(error: unknown): boolean {
   if (typeof error === 'object' && error !== null) {
@@ -28,6 +29,7 @@ export function isRetryableError(error: unknown): boolean {
  * Whether an HTTP status is worth retrying: 408, 425, 429 and every 5xx.
  *
  * @param status - an HTTP status code
+ * @category Retry
  */
 export function isRetryableStatus(status: number): boolean {
   return status >= 500 || RETRYABLE_4XX.has(status);
