@@ -74,7 +74,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     next();
   });
-  app.use(express.json());
+  // Text too: a string body (the optimistic-list test sends one) is text/plain, and the idempotency
+  // middleware refuses a keyed body that no parser has read.
+  app.use(express.json(), express.text());
 
   // Counts every POST to /api/:name, before the idempotency middleware may answer it itself.
   app.post('/api/:name', (req, res, next) => {
