@@ -5,6 +5,8 @@
 // `node16` and `bundler` resolution, checks that no framework came along with the install and that
 // closed-loop/supabase loads without @supabase/supabase-js, then installs the optional peers and runs
 // the adapters: Express and Redis over HTTP, and closed-loop/react (ESM, CJS, server rendering, TSX).
+// Last, CommonJS without require(esm): every entry with Node's require(esm) turned off, and a real Jest
+// run (default config) of a CommonJS test file, as a Jest user on Node 20 or 22 has it.
 //
 // Usage: node scripts/consumer-check.mjs        (npm run test:consumer)
 // Env:   KEEP_CONSUMER_DIR=1 keeps the temporary project for inspection.
@@ -520,6 +522,138 @@ const fs = require('node:fs');
 const entryFile = require.resolve('closed-loop/react');
 if (!entryFile.endsWith('react.cjs')) throw new Error('require resolved to ' + entryFile);`);
 
+// A Jest suite as a CommonJS project writes it: a .test.js file (the project has no "type"), run by
+// `npx jest` with Jest's default configuration (no transform of node_modules, no ESM flags). Jest
+// loads modules with its own runtime, which cannot require() an ES module (before Node 24.9), so
+// this fails if any file the CommonJS build loads is ESM-only (p-retry is: the CJS build bundles it).
+const jestSuite = `'use strict';
+const http = require('node:http');
+const cl = require('closed-loop');
+const { createIdempotencyMiddleware } = require('closed-loop/express');
+const r = require('closed-loop/react');
+const express = require('express');
+const React = require('react');
+const { renderToString } = require('react-dom/server');
+
+test('require() resolves every entry to its CommonJS build', () => {
+  for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react']) {
+    expect(require.resolve(entry)).toMatch(/\\.cjs$/);
+    expect(require(entry)).toBeDefined();
+  }
+});
+
+test('retryWithBackoff: fails once, waits on a ManualClock, succeeds', async () => {
+  const clock = new cl.ManualClock();
+  let calls = 0;
+  const result = cl.retryWithBackoff(async ({ attempt }) => {
+    calls++;
+    if (attempt === 1) throw new cl.HttpError(503);
+    return 'ok-' + attempt;
+  }, { clock, jitter: 'none', initialDelayMs: 1000, timeoutMs: 0, maxAttempts: 3 });
+  await clock.advance(999);
+  expect(calls).toBe(1);
+  await clock.advance(1);
+  await expect(result).resolves.toBe('ok-2');
+  expect(calls).toBe(2);
+
+  const exhausted = await cl.retryWithBackoff(() => { throw new cl.HttpError(500); }, { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 2 })
+    .then(() => undefined, (e) => e);
+  expect(cl.isRetryExhaustedError(exhausted)).toBe(true);
+  expect(exhausted.attempts).toBe(2);
+  expect(cl.isHttpError(exhausted.cause)).toBe(true);
+});
+
+test('CircuitBreaker: opens, rejects without calling, half-opens on the clock, closes', async () => {
+  const clock = new cl.ManualClock(1000);
+  const breaker = new cl.CircuitBreaker({ failureThreshold: 2, resetTimeoutMs: 1000, clock });
+  for (let i = 0; i < 2; i++) await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+  expect(breaker.state).toBe('OPEN');
+  const fn = jest.fn();
+  const rejected = await breaker.execute(fn).then(() => undefined, (e) => e);
+  expect(fn).not.toHaveBeenCalled();
+  expect(rejected).toBeInstanceOf(cl.CircuitBreakerError);
+  expect(cl.isCircuitBreakerError(rejected)).toBe(true);
+  await clock.advance(1000);
+  expect(breaker.state).toBe('HALF_OPEN');
+  await expect(breaker.execute(() => 42)).resolves.toBe(42);
+  expect(breaker.state).toBe('CLOSED');
+});
+
+test('guards recognise errors from a second copy of the core (jest.isolateModules)', async () => {
+  let other;
+  jest.isolateModules(() => { other = require('closed-loop'); });
+  expect(other.HttpError).not.toBe(cl.HttpError);
+  expect(cl.isHttpError(new other.HttpError(503))).toBe(true);
+  expect(other.isHttpError(new cl.HttpError(503))).toBe(true);
+  expect(cl.isClosedLoopError(new other.TimeoutError(5))).toBe(true);
+  expect(cl.isHttpError(new other.NetworkError('offline'))).toBe(false);
+  const delays = [];
+  await cl.retryWithBackoff(({ attempt }) => {
+    if (attempt === 1) throw new other.HttpError(503, { retryAfterMs: 3 });
+    return 'done';
+  }, { maxAttempts: 2, onRetry: (_a, _e, delay) => delays.push(delay) });
+  expect(delays).toEqual([3]);
+});
+
+test('createSyncClient against Express with closed-loop/express: a 503, a retry, one handler run, a replay', async () => {
+  let runs = 0;
+  let posts = 0;
+  let seen;
+  const app = express();
+  app.use(express.json());
+  // The first POST /orders gets a 503 before it reaches the idempotency middleware.
+  app.use('/orders', (_req, res, next) => (++posts === 1 ? res.status(503).end() : next()));
+  app.post('/orders', createIdempotencyMiddleware(), (req, res) => {
+    runs++;
+    res.status(201).json({ id: runs, sku: req.body.sku });
+  });
+  app.post('/strict', createIdempotencyMiddleware({ required: true, errors: 'next' }), (_req, res) => res.end());
+  app.use((err, _req, res, _next) => { seen = err; res.status(err.status || 500).end(); });
+  const server = http.createServer(app);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = 'http://127.0.0.1:' + server.address().port;
+    const api = cl.createSyncClient({ baseUrl: url, retry: { initialDelayMs: 1, maxDelayMs: 5 } });
+    const first = await api.post('/orders', { sku: 'A1' });
+    expect(first.status).toBe(201);
+    expect(first.data).toEqual({ id: 1, sku: 'A1' });
+    expect(posts).toBe(2);
+    const again = await api.post('/orders', { sku: 'A1' }, { idempotencyKey: first.idempotencyKey });
+    expect(again.replayed).toBe(true);
+    expect(again.data).toEqual(first.data);
+    expect(runs).toBe(1);
+    // No key: the adapter hands the app an IdempotencyError, the very class this file required.
+    const missing = await fetch(url + '/strict', { method: 'POST' });
+    expect(missing.status).toBe(400);
+    expect(seen).toBeInstanceOf(cl.IdempotencyError);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test('closed-loop/react renders on the server', () => {
+  const client = cl.createSyncClient({ baseUrl: 'http://127.0.0.1:9' });
+  const html = renderToString(
+    React.createElement(r.SyncProvider, { client }, React.createElement(r.SyncButton, { endpoint: '/orders' }, 'Save')),
+  );
+  expect(html).toMatch(/<button[^>]*data-state="idle"[^>]*>.*Save/);
+});
+`;
+
+// require() of every entry with Node's require(esm) turned off: the CommonJS build must load no ES
+// module, as Jest and other CommonJS loaders without require(esm) need.
+const cjsEveryEntry = `'use strict';
+for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react']) {
+  const m = require(entry);
+  if (!require.resolve(entry).endsWith('.cjs') || Object.keys(m).length === 0) throw new Error(entry + ': ' + require.resolve(entry));
+}
+const cl = require('closed-loop');
+cl.retryWithBackoff(({ attempt }) => { if (attempt === 1) throw new cl.HttpError(503); return attempt; }, { initialDelayMs: 1, maxDelayMs: 2 })
+  .then((n) => { if (n !== 2) throw new Error('retry returned ' + n); console.log('every entry loads as CommonJS'); })
+  .catch((e) => { console.error(e); process.exit(1); });
+`;
+
 // Type-level use of closed-loop/react from a TSX app (jsx: react-jsx, @types/react installed).
 const reactTsx = `import { useState } from 'react';
 import { createSyncClient, type SyncResponse } from 'closed-loop';
@@ -639,7 +773,7 @@ function checks(tmp) {
   writeFileSync(join(app, 'cjs-consumer.cjs'), cjsConsumer);
   writeFileSync(join(app, 'cross-copy.mjs'), crossCopyConsumer);
   check("ESM: import 'closed-loop' (retry, breaker, guards)", process.execPath, ['esm-consumer.mjs'], app, { timeoutMs: 30_000 });
-  check("CJS: require('closed-loop') (retry, breaker, guards)", process.execPath, ['cjs-consumer.cjs'], app, { timeoutMs: 30_000 });
+  check(`CJS: require('closed-loop') (retry, breaker, guards), Node ${process.version} without flags`, process.execPath, ['cjs-consumer.cjs'], app, { timeoutMs: 30_000 });
   // (c) guards across the two copies, loaded into one process.
   check('guards across ESM/CJS copies in one process', process.execPath, ['cross-copy.mjs'], app, { timeoutMs: 30_000 });
 
@@ -760,6 +894,21 @@ function checks(tmp) {
     check('TSX consumer of closed-loop/react, jsx react-jsx, moduleResolution bundler, strict', process.execPath, [tsc, '-p', 'tsconfig.react-bundler.json'], app);
     check('TSX consumer of closed-loop/react, jsx react-jsx, moduleResolution node16 (CommonJS), strict', process.execPath, [tsc, '-p', 'tsconfig.react-node16.json'], app);
   }
+
+  // (h) CommonJS without require(esm): every entry with Node's require(esm) off, then a Jest suite.
+  writeFileSync(join(app, 'cjs-every-entry.cjs'), cjsEveryEntry);
+  if (process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module')) {
+    check('CJS: require() of every entry with require(esm) off (--no-experimental-require-module)', process.execPath, ['--no-experimental-require-module', 'cjs-every-entry.cjs'], app, { timeoutMs: 30_000 });
+  } else {
+    console.log(`SKIP  CJS with require(esm) off: Node ${process.version} has no --no-experimental-require-module`);
+  }
+  // Jest 30 supports Node 18.14+, 20, 22 and 24+ (its engines field).
+  const jest = check('npm install jest@^30', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'jest@^30'], app, { timeoutMs: 300_000 });
+  if (!jest.ok) return;
+  writeFileSync(join(app, 'closed-loop.test.js'), jestSuite);
+  const jestVersion = run(process.execPath, [join(app, 'node_modules', 'jest', 'bin', 'jest.js'), '--version'], app).out;
+  const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+  check(`Jest ${jestVersion} (default config, CommonJS test file): require every entry; retry, breaker, guards across copies, sync client + express, react`, npx, ['--no-install', 'jest'], app, { timeoutMs: 180_000 });
 }
 
 main();
