@@ -15,10 +15,10 @@ import {
   isIdempotencyError,
   parseIdempotencyKey,
   type TimerHandle,
-  ClosedLoopError,
   realClock,
   unrefTimer,
 } from 'closed-loop';
+import { bodyNotParsed, bodyUnseen, warnUnparsedBody } from './unparsed-body.js';
 
 /** Options of {@link createIdempotencyMiddleware}. */
 export interface IdempotencyMiddlewareOptions {
@@ -318,11 +318,7 @@ export function createIdempotencyMiddleware(options: IdempotencyMiddlewareOption
       const error = bodyNotParsed(req);
       if (!warnedBody) {
         warnedBody = true;
-        console.warn(
-          `closed-loop: createIdempotencyMiddleware() refused ${req.method} ${concretePath(req)} with 500 BODY_NOT_PARSED: ` +
-            'it has a body that no body parser has read, so a retry with the same key and a different body could not be told apart. ' +
-            'Mount the middleware after express.json() (or the parser for its Content-Type), or pass a `fingerprint` of your own. (Logged once.)',
-        );
+        warnUnparsedBody(req, concretePath(req));
       }
       refuse(error, res, next);
       return;
@@ -993,28 +989,6 @@ function concretePath(req: Request): string {
   return req.baseUrl + (end === url.length ? url : url.slice(0, end));
 }
 
-/**
- * Whether the request has a body the default fingerprint cannot see: one no parser has read (its
- * stream is unread: the middleware runs before the parser, or no parser took its Content-Type;
- * Express 4's json parser then still sets `req.body = {}`), or one read without a `req.body`.
- */
-function bodyUnseen(req: Request): boolean {
-  const length = req.headers['content-length'];
-  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0' && Number(length) > 0);
-  return hasBody && (req.body === undefined || !req.readableEnded);
-}
-
-/** The refusal of a request with an unseen body: a server misconfiguration, so a 500. */
-function bodyNotParsed(req: Request): ClosedLoopError & Refusal {
-  const type = req.headers['content-type'];
-  const error = new ClosedLoopError(
-    `This request's body (Content-Type: ${type ?? 'none'}) was not read by a body parser before the idempotency middleware, ` +
-      'so a retry with the same Idempotency-Key could not be told apart from a different request. The handler did not run.',
-    'BODY_NOT_PARSED',
-    { retryable: false },
-  );
-  return Object.assign(error, { status: 500 });
-}
 
 /** The key from the configured header or the legacy one; two different keys are KEY_INVALID. */
 function readKey(req: Request, names: readonly string[], maxLength: number): string | undefined {

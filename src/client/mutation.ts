@@ -161,7 +161,10 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
       });
     } catch (error) {
       if (!isOfflineQueuedError(error)) {
-        if (current()) this.set({ ...this.state, status: 'error', error });
+        if (current()) {
+          this.pending = undefined;
+          this.set({ ...this.state, status: 'error', error });
+        }
         await settle(hooks, vars, context, undefined, error);
         throw error;
       }
@@ -179,7 +182,11 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
       );
       throw error;
     }
-    if (current()) this.succeed(response);
+    if (current()) {
+      // Settled: a press from now on is a new mutation, even while the hooks below still run.
+      this.pending = undefined;
+      this.succeed(response);
+    }
     await settle(hooks, vars, context, response, undefined);
     return response;
   }

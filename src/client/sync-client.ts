@@ -41,6 +41,7 @@ import type {
   SyncResponse,
   SyncServerInfo,
 } from './options.js';
+import { checkHoldingQueue, forget, queuedRequest } from './durable.js';
 import { RetryBudget } from './retry-budget.js';
 import { CallerAbort, type Server, ServerPool } from './servers.js';
 
@@ -790,31 +791,6 @@ function isRetryBudget(value: unknown): value is RetryBudget {
     typeof v.tryWithdraw === 'function' &&
     typeof v.getStats === 'function'
   );
-}
-
-/** What the queue stores for a call. */
-function queuedRequest(call: Call): QueuedRequest {
-  const payload: QueuedRequest = { method: call.method, path: call.path };
-  if (call.bodyValue !== undefined) payload.body = call.bodyValue;
-  if (call.headers !== undefined) payload.headers = call.headers;
-  return payload;
-}
-
-/** Takes a durable call's item out of the queue once the server answered it for good. */
-async function forget(queue: SyncClientQueue, id: string): Promise<void> {
-  try {
-    await queue.remove!(id);
-  } catch {
-    // It stays stored: the queue sends it again later with its key, and the server replays its answer.
-  }
-}
-
-/** Durable calls need a queue that can hold items while they are sent. */
-function checkHoldingQueue(queue: SyncClientQueue | undefined): void {
-  if (queue === undefined) throw new TypeError('closed-loop: `durable` needs the client\'s `offlineQueue`');
-  if (typeof queue.hold !== 'function' || typeof queue.release !== 'function' || typeof queue.remove !== 'function') {
-    throw new TypeError('closed-loop: `durable` needs an `offlineQueue` with hold, release and remove (an OfflineQueue)');
-  }
 }
 
 /** Network failures, or every breaker open: the server was not reached. */

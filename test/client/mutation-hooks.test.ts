@@ -117,6 +117,22 @@ describe('what the UI did meanwhile', () => {
     expect(first.log).toHaveLength(3);
   });
 
+  test('once the state shows the outcome, a mutate is a new mutation, even while a slow onSettled still runs', async () => {
+    const { fetch, calls } = fakeFetch(() => json({ id: calls.length }, 201));
+    const api = createSyncClient({ baseUrl: BASE, fetch, breaker: false, retry: noRetry });
+    const save = api.mutation<unknown, { title: string }>('POST', '/todos');
+    const settled = deferred<void>();
+    const first = save.mutate({ title: 'one' }, { onSettled: () => settled.promise });
+    await vi.waitFor(() => expect(save.getState().status).toBe('success'));
+    const second = save.mutate({ title: 'two' });
+    expect(save.getState().status).toBe('pending');
+    await second;
+    expect(calls).toHaveLength(2);
+    expect(new Set(calls.map((c) => c.headers['idempotency-key'])).size).toBe(2);
+    settled.resolve();
+    await first;
+  });
+
   test('hooks run even after reset() (the view that started it has gone)', async () => {
     const answer = deferred<Response>();
     const { fetch } = fakeFetch(() => answer.promise);

@@ -1,0 +1,38 @@
+import type { QueuedRequest, SyncClientQueue, SyncMethod } from './options.js';
+
+// Durable calls: the client holds each one in its offline queue while it sends it (see
+// SyncRequestOptions.durable). The queue's side is OfflineQueue.hold/release/remove.
+
+/** What of a call the queue stores. */
+interface QueuedCall {
+  method: SyncMethod;
+  path: string;
+  bodyValue: unknown;
+  headers: Record<string, string> | undefined;
+}
+
+/** What the queue stores for a call (also for one queued when it cannot get through). */
+export function queuedRequest(call: QueuedCall): QueuedRequest {
+  const payload: QueuedRequest = { method: call.method, path: call.path };
+  if (call.bodyValue !== undefined) payload.body = call.bodyValue;
+  if (call.headers !== undefined) payload.headers = call.headers;
+  return payload;
+}
+
+/** Takes a durable call's item out of the queue once the server answered it for good. */
+export async function forget(queue: SyncClientQueue, id: string): Promise<void> {
+  try {
+    await queue.remove!(id);
+  } catch {
+    // It stays stored: the queue sends it again later with its key, and the server replays its answer.
+  }
+}
+
+/** Durable calls need a queue that can hold items while they are sent. */
+export function checkHoldingQueue(queue: SyncClientQueue | undefined): void {
+  if (queue === undefined) throw new TypeError('closed-loop: `durable` needs the client\'s `offlineQueue`');
+  if (typeof queue.hold !== 'function' || typeof queue.release !== 'function' || typeof queue.remove !== 'function') {
+    throw new TypeError('closed-loop: `durable` needs an `offlineQueue` with hold, release and remove (an OfflineQueue)');
+  }
+}
+
