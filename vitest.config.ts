@@ -73,14 +73,7 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-          // test/demo is run by `npm run test:demo` until its swallowed-press flake is understood
-          // (a press that never shows `loading`, 2 of the last 3 full runs; see the closing note).
-          exclude: [
-            ...configDefaults.exclude,
-            'test/**/*.browser.test.ts',
-            'test/**/*.browser.test.tsx',
-            ...(process.env.DEMO_TEST ? [] : ['test/demo/**']),
-          ],
+          exclude: [...configDefaults.exclude, 'test/**/*.browser.test.ts', 'test/**/*.browser.test.tsx'],
         },
       },
       {

@@ -96,6 +96,16 @@ afterAll(async () => {
 
 /** Opens the demo and waits until its stream is live. */
 async function open(page: Page, url: string): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __states: string[] };
+    w.__states = []; // "<ms> #<id> <state>" for every data-state change: what `press` judges a click by
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const el = r.target as Element;
+        w.__states.push(`${Math.round(performance.now())} #${el.id} ${el.getAttribute('data-state')}`);
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
+  });
   await page.goto(url);
   await page.locator('.live', { hasText: 'live over SSE' }).waitFor({ timeout: 15_000 });
 }
@@ -119,14 +129,30 @@ async function setChaos(page: Page, others: Page[], failure: number, drop: numbe
   }
 }
 
-/** One real click, once the button accepts a press again; resolves once the press started a mutation. */
+/**
+ * One real click, once the button accepts a press again; resolves once the press started a mutation.
+ * A tab that is not in front has its timers throttled to about one a second, so a poll there can miss
+ * a `loading` that lasts 200 ms: the press is judged by the `data-state` history that `open` records.
+ */
 async function press(page: Page, selector: string): Promise<void> {
-  const state = (s: string) => `document.querySelector(${JSON.stringify(s)})?.getAttribute('data-state')`;
-  // Polled on an interval, not on animation frames: a tab that is not in front gets no frames.
-  // (Each request takes at least the 50 ms latency, so a 10 ms poll sees `loading`.)
-  await page.waitForFunction(`${state(selector)} !== 'loading'`, undefined, { timeout: 30_000, polling: 10 });
+  const history = () => (window as unknown as { __states: string[] }).__states;
+  await page.waitForFunction(`document.querySelector(${JSON.stringify(selector)})?.getAttribute('data-state') !== 'loading'`, undefined, {
+    timeout: 30_000,
+    polling: 10,
+  });
+  const before = await page.evaluate(() => (window as unknown as { __states: string[] }).__states.length);
   await page.click(selector);
-  await page.waitForFunction(`${state(selector)} === 'loading'`, undefined, { timeout: 10_000, polling: 10 });
+  const started = `${selector} loading`;
+  try {
+    await page.waitForFunction(
+      ([before, started]) => (window as unknown as { __states: string[] }).__states.slice(before).some((s) => s.endsWith(started)),
+      [before, started] as const,
+      { timeout: 10_000, polling: 10 },
+    );
+  } catch (error) {
+    const since = (await page.evaluate(history)).slice(before);
+    throw new Error(`${selector}: the click started no mutation; data-state since: ${JSON.stringify(since)}`, { cause: error });
+  }
 }
 
 /** Waits until nothing is pending in any tab and every tab shows the same counts with the ✓ line. */
