@@ -11,8 +11,6 @@ const root = new URL('../../', import.meta.url);
  * Guides being written alongside the README's link to them: skipped while the file is missing,
  * checked like every other link once it exists. Take an entry out when its file has landed.
  */
-const beingWritten = new Set(['docs/server-helpers.md']);
-
 /** Markdown without fenced code blocks and code spans, so that code is never read as a link. */
 function prose(markdown: string): string {
   return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, '');
@@ -50,13 +48,12 @@ describe('README links', () => {
     expect(links).toContain('docs/client.md');
   });
 
-  test.for([...new Set(links)])('%s', (target, context) => {
+  test.for([...new Set(links)])('%s', (target) => {
     const hashAt = target.indexOf('#');
     const path = decodeURIComponent(hashAt === -1 ? target : target.slice(0, hashAt));
     const anchor = hashAt === -1 ? undefined : decodeURIComponent(target.slice(hashAt + 1));
     const file = path === '' ? 'README.md' : path;
 
-    if (beingWritten.has(file) && !existsSync(new URL(file, root))) context.skip(`${file} is being written`);
     expect(existsSync(new URL(file, root)), `${file} exists`).toBe(true);
     if (anchor === undefined) return;
     expect(statSync(new URL(file, root)).isFile(), `${file} is a file, for #${anchor}`).toBe(true);
