@@ -1,3 +1,4 @@
+import { isOfflineQueuedError } from '../errors/errors.js';
 import type { QueuedRequest, SyncClientQueue, SyncMethod } from './options.js';
 
 // Durable calls: the client holds each one in its offline queue while it sends it (see
@@ -19,8 +20,42 @@ export function queuedRequest(call: QueuedCall): QueuedRequest {
   return payload;
 }
 
+/** The parts of a call that holding it reads and writes. */
+interface HeldCall extends QueuedCall {
+  durable: boolean;
+  key: string | undefined;
+  /** Set to the held item's id before the first send. */
+  held: string | undefined;
+}
+
+/**
+ * Runs a call through `send`. A durable one is held in the queue while it is sent: taken out on a
+ * final answer, left to the queue (and the call rejects with OfflineQueuedError) when it cannot get
+ * through.
+ */
+export async function holdWhileSending<C extends HeldCall, R>(
+  call: C,
+  queue: SyncClientQueue | undefined,
+  itemType: string,
+  send: (call: C) => Promise<R>,
+): Promise<R> {
+  if (!call.durable) return send(call);
+  const holder = queue!;
+  const item = await holder.hold!(queuedRequest(call), { idempotencyKey: call.key!, type: itemType });
+  call.held = item.id;
+  let response: R;
+  try {
+    response = await send(call);
+  } catch (error) {
+    if (!isOfflineQueuedError(error)) await forget(holder, item.id);
+    throw error;
+  }
+  await forget(holder, item.id);
+  return response;
+}
+
 /** Takes a durable call's item out of the queue once the server answered it for good. */
-export async function forget(queue: SyncClientQueue, id: string): Promise<void> {
+async function forget(queue: SyncClientQueue, id: string): Promise<void> {
   try {
     await queue.remove!(id);
   } catch {
