@@ -66,3 +66,36 @@ export function isUnserializable(error: unknown): boolean {
   const name = (error as { name?: unknown }).name;
   return name === 'DataCloneError' || name === 'TypeError';
 }
+
+/** A storage's failure to `what` as a {@link QueueStorageError} (one that already is passes through). */
+export function storageFailure(what: string, error: unknown, itemId?: string): QueueStorageError {
+  if (error instanceof QueueStorageError) return error;
+  const detail = error instanceof Error ? `: ${error.message}` : '';
+  return new QueueStorageError(
+    isQuotaExceeded(error) ? 'QUEUE_QUOTA_EXCEEDED' : 'QUEUE_STORAGE_FAILED',
+    `closed-loop: the offline queue storage could not ${what}${detail}`,
+    itemId === undefined ? { cause: error } : { cause: error, itemId },
+  );
+}
+
+/**
+ * What `add` (and `hold`, `retryDeadLetter`) rejects with when the storage refused a new item: a full
+ * storage, a payload it cannot hold (a `TypeError`), or any other failure.
+ */
+export function addFailure(error: unknown): Error {
+  if (isQuotaExceeded(error)) {
+    return new QueueStorageError(
+      'QUEUE_QUOTA_EXCEEDED',
+      'closed-loop: the offline queue storage is full (QuotaExceededError): the item was not queued; items already queued are kept',
+      { cause: error },
+    );
+  }
+  if (isUnserializable(error)) {
+    const detail = error instanceof Error ? `: ${error.message}` : '';
+    return new TypeError(
+      `closed-loop: OfflineQueue.add: the payload cannot be stored (it must be structured-cloneable; JSON for LocalStorageQueueStorage)${detail}`,
+      { cause: error },
+    );
+  }
+  return storageFailure('store the item', error);
+}

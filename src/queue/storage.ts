@@ -221,3 +221,14 @@ export function errorInfo(error: unknown): QueueErrorInfo {
 function cut(text: string): string {
   return text.length > 1000 ? `${text.slice(0, 999)}…` : text;
 }
+
+/**
+ * The record without its in-flight mark (`inFlightSince`), for a record that is no longer being sent.
+ *
+ * @internal
+ */
+export function withoutFlight<T extends QueueRecord>(record: T): T {
+  if (record.inFlightSince === undefined) return record;
+  const { inFlightSince: _dropped, ...rest } = record;
+  return rest as T;
+}
