@@ -1,193 +1,11 @@
-import { type Clock, realClock, type TimerHandle, unrefTimer } from '../clock/clock.js';
+import { type Clock, type TimerHandle, unrefTimer } from '../clock/clock.js';
 import { HttpError, parseRetryAfter } from '../errors/errors.js';
+import { reconnectDelay } from './reconnect-delay.js';
+import { type SseMessage, SseParser } from './sse-parser.js';
+import { resolveSseOptions, type SseTransportOptions } from './sse-transport-options.js';
 import type { ChangeEvent, RealtimeStatus, RealtimeTransport, RealtimeTransportListener } from './types.js';
 
-/** One event dispatched by {@link SseParser}. */
-export interface SseMessage {
-  /** The `event:` field, or `'message'` when the frame had none. */
-  type: string;
-  /** The `data:` lines joined with `\n`. */
-  data: string;
-  /** The stream's last event id at dispatch (set by this or an earlier frame's `id:`). */
-  lastEventId: string;
-}
-
-/**
- * An incremental parser of the `text/event-stream` format as the HTML standard defines it: fields
- * `id`, `event`, `data` (several lines join with `\n`) and `retry`, comment lines (`:`), line ends
- * CRLF, LF or CR, a leading BOM, and chunks split anywhere (even between CR and LF). A frame without
- * data dispatches nothing but still sets {@link SseParser.lastEventId}; an unfinished frame at the end
- * of the stream is never dispatched.
- */
-export class SseParser {
-  /** The last event id of the stream so far: what a reconnect sends as `Last-Event-ID`. */
-  lastEventId: string;
-  private idBuffer: string;
-  private data = '';
-  private eventType = '';
-  private line = '';
-  private skipLineFeed = false;
-  private started = false;
-
-  /**
-   * @param onMessage - called for every dispatched event
-   * @param onRetry - called with the value of a valid `retry:` field, in ms
-   * @param lastEventId - the last event id to start from (a resumed stream keeps it until the server sets another)
-   */
-  constructor(
-    private readonly onMessage: (message: SseMessage) => void,
-    private readonly onRetry?: (ms: number) => void,
-    lastEventId = '',
-  ) {
-    this.lastEventId = lastEventId;
-    this.idBuffer = lastEventId;
-  }
-
-  /**
-   * Feeds the next piece of decoded text.
-   *
-   * @param chunk - text as it arrived; may end anywhere
-   */
-  push(chunk: string): void {
-    let start = 0;
-    if (!this.started && chunk.length > 0) {
-      this.started = true;
-      if (chunk.charCodeAt(0) === 0xfeff) start = 1;
-    }
-    if (this.skipLineFeed && chunk.length > start) {
-      this.skipLineFeed = false;
-      if (chunk.charCodeAt(start) === 10) start++;
-    }
-    for (let i = start; i < chunk.length; i++) {
-      const c = chunk.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      const line = this.line === '' ? chunk.slice(start, i) : this.line + chunk.slice(start, i);
-      this.line = '';
-      if (c === 13) {
-        if (i + 1 < chunk.length) {
-          if (chunk.charCodeAt(i + 1) === 10) i++;
-        } else {
-          this.skipLineFeed = true;
-        }
-      }
-      start = i + 1;
-      this.processLine(line);
-    }
-    if (start < chunk.length) this.line += chunk.slice(start);
-  }
-
-  private processLine(line: string): void {
-    if (line === '') {
-      this.dispatch();
-      return;
-    }
-    if (line.charCodeAt(0) === 58) return; // ':' a comment
-    const colon = line.indexOf(':');
-    let field = line;
-    let value = '';
-    if (colon !== -1) {
-      field = line.slice(0, colon);
-      value = line.charCodeAt(colon + 1) === 32 ? line.slice(colon + 2) : line.slice(colon + 1);
-    }
-    switch (field) {
-      case 'data':
-        this.data += `${value}\n`;
-        break;
-      case 'event':
-        this.eventType = value;
-        break;
-      case 'id':
-        if (!value.includes('\0')) this.idBuffer = value;
-        break;
-      case 'retry':
-        if (/^\d+$/.test(value)) this.onRetry?.(Number(value));
-        break;
-      default:
-        break; // unknown fields are ignored
-    }
-  }
-
-  private dispatch(): void {
-    this.lastEventId = this.idBuffer;
-    if (this.data === '') {
-      this.eventType = '';
-      return;
-    }
-    const message: SseMessage = {
-      type: this.eventType === '' ? 'message' : this.eventType,
-      data: this.data.slice(0, -1),
-      lastEventId: this.lastEventId,
-    };
-    this.data = '';
-    this.eventType = '';
-    this.onMessage(message);
-  }
-}
-
-/** Extra request headers of an {@link SseTransport}: for example an `Authorization` header. @category Realtime */
-export type SseTransportHeaders = Record<string, string> | Headers;
-
-/** Options of {@link SseTransport}. @category Realtime */
-export interface SseTransportOptions {
-  /** The clock for reconnect delays and the idle watchdog. Default `realClock`. */
-  clock?: Clock;
-  /**
-   * How long to wait after a drop before reconnecting. Default 1000 ms. Each further failed attempt
-   * in a row doubles the wait (with jitter: between half and all of it) up to `maxReconnectDelayMs`;
-   * an attempt counts as good once the stream delivers something. With streaming fetch, a `retry:`
-   * field from the server replaces this value and a `Retry-After` on a failed response lengthens the
-   * next wait (`EventSource` shows neither).
-   */
-  reconnectDelayMs?: number;
-  /** The longest wait between reconnect attempts. Default 30000 ms. */
-  maxReconnectDelayMs?: number;
-  /**
-   * Streaming fetch only: a stream that delivers nothing (not even a heartbeat) for this long is
-   * treated as dropped, which catches half-open connections. Default 45000 ms (three of
-   * `realtimeSse`'s default heartbeats); 0 turns it off. Keep it above the server's `heartbeatMs`.
-   * `EventSource` hides heartbeats, so it has no watchdog.
-   */
-  idleTimeoutMs?: number;
-  /**
-   * Which topics to ask the server for (`?topics=`). Default: every topic the endpoint serves.
-   * A list asks for those. `'watched'` follows the service: the topics that have subscribers (all
-   * of them once someone subscribes to `'*'`); when that set changes the stream is reopened (resuming
-   * from the last event id, so nothing is lost on topics still watched; a newly watched topic may get
-   * events from up to one server heartbeat before), and while nothing is watched no stream is open.
-   */
-  topics?: readonly string[] | 'watched';
-  /** The last event id to resume from on the first connection, e.g. one kept across a page reload. */
-  lastEventId?: string;
-  /**
-   * Extra request headers (or a function, possibly async, called before every attempt, for tokens
-   * that expire). Streaming fetch only: `EventSource` cannot send headers, so with this option
-   * `mode: 'auto'` uses fetch in browsers too; for `EventSource` use cookies (`withCredentials`).
-   */
-  headers?: SseTransportHeaders | (() => SseTransportHeaders | Promise<SseTransportHeaders>);
-  /** The fetch to use (tests, instrumented clients). Default `globalThis.fetch`. */
-  fetch?: typeof fetch;
-  /** The `EventSource` class to use. Default `globalThis.EventSource`. */
-  EventSource?: typeof EventSource;
-  /**
-   * `'auto'` (default): `EventSource` where it exists and neither `headers` nor `fetch` is given,
-   * otherwise streaming fetch (Node has no `EventSource`). `'fetch'` or `'eventsource'` force one.
-   */
-  mode?: 'auto' | 'fetch' | 'eventsource';
-  /** Sends cookies cross-origin (`EventSource` `withCredentials`, fetch `credentials: 'include'`). Default false. */
-  withCredentials?: boolean;
-  /**
-   * Where {@link SseTransport.publish} POSTs events (as JSON, with `headers`). Default: none, and
-   * `publish` does nothing: the stream is one-way, and the service has already delivered the event to
-   * its own subscribers. With a URL, the server handler is the app's own (for example one that calls
-   * `service.publish(body.topic, body)` after checking the caller may); a non-2xx answer rejects with
-   * an `HttpError`, which the service reports as an `error` event.
-   */
-  publishUrl?: string;
-}
-
-const DEFAULT_RECONNECT_DELAY_MS = 1000;
-const DEFAULT_MAX_RECONNECT_DELAY_MS = 30_000;
-const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
+export type { SseTransportHeaders, SseTransportOptions } from './sse-transport-options.js';
 
 /**
  * The client half of the SSE pair: a {@link RealtimeTransport} that reads a `realtimeSse()` endpoint
@@ -259,72 +77,20 @@ export class SseTransport implements RealtimeTransport {
    * @param options - clock, reconnect delays, topics, headers, fetch or EventSource, publish URL
    */
   constructor(url: string | URL, options: SseTransportOptions = {}) {
-    const base = (globalThis as { location?: { href?: unknown } }).location?.href;
-    try {
-      this.url = new URL(String(url), typeof base === 'string' ? base : undefined);
-    } catch {
-      throw new TypeError(`SseTransport: invalid URL ${JSON.stringify(String(url))}`);
-    }
-    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:') {
-      throw new TypeError(`SseTransport: the URL must be http(s), got ${this.url.protocol}`);
-    }
-    this.clock = options.clock ?? realClock;
-    this.reconnectDelayMs = checkMs('reconnectDelayMs', options.reconnectDelayMs, DEFAULT_RECONNECT_DELAY_MS);
-    this.maxReconnectDelayMs = checkMs(
-      'maxReconnectDelayMs',
-      options.maxReconnectDelayMs,
-      Math.max(DEFAULT_MAX_RECONNECT_DELAY_MS, this.reconnectDelayMs),
-    );
-    if (this.maxReconnectDelayMs < this.reconnectDelayMs) {
-      throw new TypeError('SseTransport: maxReconnectDelayMs must not be below reconnectDelayMs');
-    }
-    this.idleTimeoutMs = checkMs('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS);
-    const topics = options.topics;
-    this.followWatched = topics === 'watched';
-    if (topics !== undefined && topics !== 'watched') {
-      if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '' || t.includes(','))) {
-        throw new TypeError("SseTransport: topics must be 'watched' or a non-empty array of topic names without commas");
-      }
-      this.fixedTopics = topics.includes('*') ? undefined : [...topics];
-    }
-    if (options.lastEventId !== undefined) {
-      if (typeof options.lastEventId !== 'string') throw new TypeError('SseTransport: lastEventId must be a string');
-      if (options.lastEventId !== '') this.cursor = options.lastEventId;
-    }
-    if (options.headers !== undefined && typeof options.headers !== 'function' && (typeof options.headers !== 'object' || options.headers === null)) {
-      throw new TypeError('SseTransport: headers must be an object or a function returning one');
-    }
-    this.headers = options.headers;
-    if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('SseTransport: fetch must be a function');
-    if (options.EventSource !== undefined && typeof options.EventSource !== 'function') {
-      throw new TypeError('SseTransport: EventSource must be a class');
-    }
-    const mode = options.mode ?? 'auto';
-    if (mode !== 'auto' && mode !== 'fetch' && mode !== 'eventsource') {
-      throw new TypeError(`SseTransport: mode must be 'auto', 'fetch' or 'eventsource', got ${JSON.stringify(mode)}`);
-    }
-    const globalEventSource = (globalThis as { EventSource?: typeof EventSource }).EventSource;
-    const eventSource = options.EventSource ?? globalEventSource;
-    const useEventSource =
-      mode === 'eventsource' || (mode === 'auto' && eventSource !== undefined && options.headers === undefined && options.fetch === undefined);
-    if (useEventSource) {
-      if (eventSource === undefined) throw new TypeError("SseTransport: mode 'eventsource' needs an EventSource (none here)");
-      if (options.headers !== undefined) {
-        throw new TypeError("SseTransport: EventSource cannot send headers; use mode 'fetch' or cookies (withCredentials)");
-      }
-      this.EventSourceClass = eventSource;
-    }
-    this.fetchFn = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
-    if (!useEventSource && this.fetchFn === undefined) throw new TypeError('SseTransport: no fetch available; pass options.fetch');
-    this.withCredentials = options.withCredentials === true;
-    if (options.publishUrl !== undefined) {
-      try {
-        this.publishUrl = new URL(String(options.publishUrl), typeof base === 'string' ? base : undefined).href;
-      } catch {
-        throw new TypeError(`SseTransport: invalid publishUrl ${JSON.stringify(String(options.publishUrl))}`);
-      }
-      if (this.fetchFn === undefined) throw new TypeError('SseTransport: publishUrl needs fetch; pass options.fetch');
-    }
+    const config = resolveSseOptions(url, options);
+    this.url = config.url;
+    this.clock = config.clock;
+    this.reconnectDelayMs = config.reconnectDelayMs;
+    this.maxReconnectDelayMs = config.maxReconnectDelayMs;
+    this.idleTimeoutMs = config.idleTimeoutMs;
+    this.fixedTopics = config.fixedTopics;
+    this.followWatched = config.followWatched;
+    this.cursor = config.lastEventId;
+    this.headers = config.headers;
+    this.EventSourceClass = config.EventSourceClass;
+    this.fetchFn = config.fetchFn;
+    this.withCredentials = config.withCredentials;
+    this.publishUrl = config.publishUrl;
   }
 
   /** The last event id seen: where the next connection resumes. `undefined` before the first one. */
@@ -535,14 +301,7 @@ export class SseTransport implements RealtimeTransport {
     this.clearIdleTimer();
     if (this.closed) return;
     if (this.everOpened) this.report('reconnecting');
-    const base = this.serverRetryMs ?? this.reconnectDelayMs;
-    let delay = base;
-    if (this.failures > 0) {
-      const capped = Math.min(this.maxReconnectDelayMs, base * 2 ** Math.min(this.failures, 30));
-      // Whole milliseconds: fractional delays gain nothing and make clock arithmetic inexact.
-      delay = Math.round(capped / 2 + Math.random() * (capped / 2));
-    }
-    if (retryAfterMs !== undefined) delay = Math.min(this.maxReconnectDelayMs, Math.max(delay, retryAfterMs));
+    const delay = reconnectDelay(this.serverRetryMs ?? this.reconnectDelayMs, this.failures, this.maxReconnectDelayMs, retryAfterMs);
     this.failures++;
     this.cancelReconnect();
     this.reconnectTimer = unrefTimer(this.clock.setTimeout(() => this.start(), delay));
@@ -652,14 +411,6 @@ export class SseTransport implements RealtimeTransport {
       });
     }
   }
-}
-
-function checkMs(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`SseTransport: ${name} must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
 }
 
 function isChangeEvent(value: unknown): value is ChangeEvent {

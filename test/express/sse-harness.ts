@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import express from 'express';
 import type { RequestHandler } from 'express';
 import { type RealtimeSseHandler, type RealtimeSseOptions, type RealtimeSseSource, realtimeSse } from 'closed-loop/express';
-import { type SseMessage, SseParser } from '../../src/realtime/sse-transport.js';
+import { type SseMessage, SseParser } from '../../src/realtime/sse-parser.js';
 
 /** An Express app with `realtimeSse()` at `/events`. */
 export interface SseApp {

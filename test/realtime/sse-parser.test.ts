@@ -2,7 +2,7 @@
 // parsing rules, including chunks split at every possible place.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type SseMessage, SseParser } from '../../src/realtime/sse-transport.js';
+import { type SseMessage, SseParser } from '../../src/realtime/sse-parser.js';
 
 function parse(chunks: string[], startId = ''): { messages: SseMessage[]; retries: number[]; parser: SseParser } {
   const messages: SseMessage[] = [];

@@ -1,0 +1,81 @@
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import { TimeoutError } from '../errors/errors.js';
+import type { ChangeEvent } from './types.js';
+import { describeValue } from './validation.js';
+
+interface PendingWait {
+  fail(error: unknown): void;
+}
+
+/**
+ * The pending `waitForChange` calls of a service: each is a subscription that settles on the first
+ * matching event, at its deadline on the clock, or when the service is destroyed.
+ */
+export class PendingWaits {
+  private readonly pending = new Set<PendingWait>();
+
+  /** @param clock - the clock of the deadlines */
+  constructor(private readonly clock: Clock) {}
+
+  /**
+   * Waits for the next event on `topic` that `predicate` accepts (`topic` checked by the caller);
+   * rejects at once if `predicate` or `timeoutMs` is not valid.
+   *
+   * @param subscribe - the service's `subscribe`
+   */
+  wait<T>(
+    subscribe: (topic: string, callback: (event: ChangeEvent<T>) => void) => () => void,
+    topic: string,
+    predicate: ((event: ChangeEvent<T>) => boolean) | undefined,
+    timeoutMs: number,
+  ): Promise<ChangeEvent<T>> {
+    if (predicate !== undefined && predicate !== null && typeof predicate !== 'function') {
+      return Promise.reject(new TypeError('closed-loop: waitForChange(topic, predicate): `predicate` must be a function'));
+    }
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(
+        new TypeError(`closed-loop: waitForChange(): \`timeoutMs\` must be a number >= 0, got ${describeValue(timeoutMs)}`),
+      );
+    }
+    return new Promise<ChangeEvent<T>>((resolve, reject) => {
+      let timer: TimerHandle | undefined;
+      let settled = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        unsubscribe();
+        if (timer !== undefined) this.clock.clearTimeout(timer);
+        this.pending.delete(wait);
+        return true;
+      };
+      const wait: PendingWait = {
+        fail: (error) => {
+          if (finish()) reject(error);
+        },
+      };
+      const unsubscribe = subscribe(topic, (event) => {
+        let matched: boolean;
+        try {
+          matched = predicate == null || Boolean(predicate(event));
+        } catch (error) {
+          wait.fail(error);
+          return;
+        }
+        if (matched && finish()) resolve(event);
+      });
+      this.pending.add(wait);
+      // A wait the caller awaits keeps a Node process alive, like any setTimeout: not unref'd.
+      if (timeoutMs !== Number.POSITIVE_INFINITY) {
+        timer = this.clock.setTimeout(() => {
+          timer = undefined;
+          wait.fail(new TimeoutError(timeoutMs, `closed-loop: no matching change on ${JSON.stringify(topic)} within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /** Rejects every pending wait with `error` (the service is destroyed). */
+  failAll(error: unknown): void {
+    for (const wait of [...this.pending]) wait.fail(error);
+  }
+}
