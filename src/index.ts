@@ -68,6 +68,27 @@ export type {
   IdempotencyStore,
   IdempotencyStoreStats,
 } from './idempotency/store.js';
+// The HTTP rules of idempotency, shared by the server adapters (closed-loop/express, /fetch, /hono)
+// and open to an adapter of your own (docs/extending.md).
+export { HttpIdempotency } from './idempotency/http/http-idempotency.js';
+export type { HttpIdempotencyOptions } from './idempotency/http/options.js';
+export { HeldHttpResponse } from './idempotency/http/held-response.js';
+export { ResponseCapture } from './idempotency/http/response-capture.js';
+export { readStoredResponse, statusHasNoBody, storedBody, toStoredResponse } from './idempotency/http/stored-response.js';
+export type { StoredHttpResponse } from './idempotency/http/stored-response.js';
+export {
+  ALWAYS_REPLAYED_HEADERS,
+  BODY_OMITTED_HEADER,
+  REPLAYED_HEADER,
+  isNeverReplayed,
+  pickReplayedHeaders,
+  replayHeaders,
+  replayedHeaderNames,
+  storableHeaders,
+} from './idempotency/http/headers.js';
+export { LEGACY_KEY_HEADER, keyHeaderNames, readIdempotencyKey, scopedIdempotencyKey } from './idempotency/http/request-key.js';
+export { PROBLEM_CONTENT_TYPE, problemAnswer, refusalAnswer, retryAfterSeconds, statusTitle } from './idempotency/http/problem.js';
+export type { ProblemAnswer, ProblemDetailsInput, ProblemSource } from './idempotency/http/problem.js';
 
 export { RealtimeSyncService, REALTIME_DESTROYED } from './realtime/service.js';
 export type {
