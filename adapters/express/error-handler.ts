@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import {
   isCircuitBreakerError,
@@ -8,9 +7,11 @@ import {
   isNetworkError,
   isRetryExhaustedError,
   isTimeoutError,
+  problemAnswer,
+  statusTitle,
 } from 'closed-loop';
 import { getRequestId } from './request-id.js';
-import { markIdempotentRequestFailed } from './idempotency.js';
+import { abandonIdempotentRequest, markIdempotentRequestFailed } from './idempotency.js';
 
 /** Options of {@link errorHandler}. */
 export interface ErrorHandlerOptions {
@@ -27,19 +28,6 @@ export interface ErrorHandlerOptions {
    * `'test'`). Pass `() => {}` to log nothing, or your logger.
    */
   onError?: (error: unknown, req: Request, status: number) => void;
-}
-
-/** The RFC 9457 problem details object {@link errorHandler} answers with. */
-interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  code?: string;
-  requestId?: string;
-  stack?: string;
-  [member: string]: unknown;
 }
 
 interface Classified {
@@ -103,7 +91,10 @@ const OWNED_HEADERS = new Set([
  * 5xx answer has a generic `detail` and never a stack or a foreign error's code; outside
  * production `detail` is the error's message and `stack` its stack. Error answers are sent with
  * `Cache-Control: no-store`, replacing any cache headers set for a success. When the response has
- * already started, the error goes to `next(err)` (Express then closes the connection).
+ * already started, the error goes to `next(err)` (Express then closes the connection), and an
+ * idempotency key the request holds is released, since a response that did not complete is never
+ * stored. The answer is written by the core's `problemAnswer`, as the idempotency middleware's
+ * refusals are.
  *
  * @example
  * ```ts
@@ -120,6 +111,9 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
 
   return function problemErrorHandler(err: unknown, req: Request, res: Response, next: (err?: unknown) => void) {
     if (res.headersSent) {
+      // The response cannot complete: an idempotency key it holds is released at once (a retry
+      // runs the handler again rather than waiting out the lease), and Express closes the connection.
+      abandonIdempotentRequest(req);
       next(err);
       return;
     }
@@ -139,27 +133,25 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
     const message = messageOf(err);
     let detail: string;
     if (expose || (status < 500 && info.exposableMessage && message !== '')) {
-      detail = message !== '' ? message : (STATUS_CODES[status] ?? 'Error');
+      detail = message !== '' ? message : statusTitle(status);
     } else {
-      detail = GENERIC_DETAIL[status] ?? (status < 500 ? (STATUS_CODES[status] ?? 'Error') : GENERIC_DETAIL[500]!);
+      detail = GENERIC_DETAIL[status] ?? (status < 500 ? statusTitle(status) : GENERIC_DETAIL[500]!);
     }
 
     const ownType = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
     const ownTitle = typeof err === 'object' && err !== null ? (err as { title?: unknown }).title : undefined;
-    const hasOwnType = typeof ownType === 'string' && ABSOLUTE_URI.test(ownType);
-
-    const problem: ProblemDetails = {
-      type: hasOwnType ? (ownType as string) : 'about:blank',
-      title: hasOwnType && typeof ownTitle === 'string' && ownTitle !== '' ? ownTitle : (STATUS_CODES[status] ?? 'Error'),
+    const code = info.publicCode ?? foreignCode(err);
+    const answer = problemAnswer({
       status,
       detail,
+      type: typeof ownType === 'string' ? ownType : undefined,
+      title: typeof ownTitle === 'string' ? ownTitle : undefined,
       instance: req.originalUrl ?? req.url ?? '',
-    };
-    const code = info.publicCode ?? foreignCode(err);
-    if (code !== undefined && (info.publicCode !== undefined || status < 500 || expose)) problem.code = code;
-    const id = getRequestId(req);
-    if (id !== undefined) problem.requestId = id;
-    if (expose && err instanceof Error && typeof err.stack === 'string') problem.stack = err.stack;
+      code: code !== undefined && (info.publicCode !== undefined || status < 500 || expose) ? code : undefined,
+      requestId: getRequestId(req),
+      stack: expose && err instanceof Error && typeof err.stack === 'string' ? err.stack : undefined,
+      retryAfterMs: info.retryAfterMs,
+    });
 
     for (const name of STALE_HEADERS) res.removeHeader(name);
     if (info.headers) {
@@ -169,22 +161,15 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
         else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) res.setHeader(name, value);
       }
     }
-    if (info.retryAfterMs !== undefined && Number.isFinite(info.retryAfterMs) && info.retryAfterMs >= 0) {
-      res.setHeader('Retry-After', String(Math.ceil(info.retryAfterMs / 1000)));
-    }
-
-    const body = Buffer.from(JSON.stringify(problem), 'utf8');
+    const body = Buffer.from(answer.body, 'utf8');
     res.statusCode = status;
-    res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+    for (const name in answer.headers) res.setHeader(name, answer.headers[name]!);
     res.setHeader('Content-Length', String(body.length));
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
     if (req.method === 'HEAD') res.end();
     else res.end(body);
   };
 }
 
-const ABSOLUTE_URI = /^[a-z][a-z0-9+.-]*:\S+$/i;
 
 function defaultOnError(error: unknown, _req: Request, status: number): void {
   if (status >= 500 && process.env.NODE_ENV !== 'test') {

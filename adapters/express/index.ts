@@ -7,12 +7,8 @@
  * @module closed-loop/express
  */
 
-export {
-  clearIdempotencyCache,
-  createIdempotencyMiddleware,
-  getIdempotencyCacheStats,
-  storeIdempotentResult,
-} from './idempotency.js';
+export { createIdempotencyMiddleware, storeIdempotentResult } from './idempotency.js';
+export { clearIdempotencyCache, getIdempotencyCacheStats } from './idempotency-cache.js';
 export type { IdempotencyMiddlewareOptions, StoredHttpResponse } from './idempotency.js';
 export { getRequestId, requestId } from './request-id.js';
 export type { RequestIdOptions } from './request-id.js';

@@ -132,18 +132,22 @@ describe('errorHandler()', () => {
     expect(payments.charge).toHaveBeenCalledTimes(2);
   });
 
-  test("the idempotency middleware's own refusals are problem+json with a code (and no requestId in the body)", async () => {
+  test("the idempotency middleware's own refusals have errorHandler()'s shape: instance and requestId included", async () => {
     await post('/orders', 'order-x', { sku: 'tea' });
     const res = await post('/orders', 'order-x', { sku: 'coffee' });
     expect(res.status).toBe(422);
-    expect(res.headers.get('content-type')).toBe('application/problem+json');
-    expect(res.headers.get('x-request-id')).toMatch(UUID_V7);
+    expect(res.headers.get('content-type')).toBe(PROBLEM_JSON);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const id = res.headers.get('x-request-id');
+    expect(id).toMatch(UUID_V7);
     expect(await res.json()).toEqual({
       type: 'about:blank',
       title: 'Unprocessable Entity',
       status: 422,
       detail: 'This Idempotency-Key was used with a different request',
+      instance: '/orders',
       code: 'KEY_MISMATCH',
+      requestId: id,
     });
   });
 
@@ -170,7 +174,7 @@ describe('errorHandler()', () => {
     expect(await refused.json()).toMatchObject({ status: 422, code: 'KEY_MISMATCH', instance: '/orders', requestId: 'edge-7' });
   });
 
-  test('a handler that fails after its response started leaves the key claimed: a retry gets 409 KEY_IN_USE', async () => {
+  test('a handler that fails after its response started releases the key: a retry runs the handler again', async () => {
     let runs = 0;
     const app = express();
     app.use(express.json());
@@ -179,7 +183,8 @@ describe('errorHandler()', () => {
       runs++;
       res.status(200).type('text').write('partial ');
       await new Promise((resolve) => setImmediate(resolve));
-      throw new Error('failed mid-stream');
+      if (runs === 1) throw new Error('failed mid-stream');
+      res.end('and the rest');
     });
     app.use(errorHandler({ onError: () => undefined }));
     const own = await serve(app);
@@ -190,10 +195,14 @@ describe('errorHandler()', () => {
     expect(first.status).toBe(200);
     await expect(first.text()).rejects.toThrow(); // Express closed the connection mid-body
     const retry = await send();
-    expect(retry.status).toBe(409);
-    expect(retry.headers.get('retry-after')).toBe('1');
-    expect((await retry.json()).code).toBe('KEY_IN_USE');
-    expect(runs).toBe(1);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(await retry.text()).toBe('partial and the rest');
+    expect(runs).toBe(2);
+    const replay = await send();
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.text()).toBe('partial and the rest');
+    expect(runs).toBe(2);
   });
 });
 

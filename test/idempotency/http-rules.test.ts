@@ -125,7 +125,7 @@ describe('keys', () => {
     expect(names).toEqual(['idempotency-key', 'x-idempotency-key']);
     expect(keyHeaderNames('X-Idempotency-Key')).toEqual(['x-idempotency-key']);
     expect(() => keyHeaderNames('')).toThrow(TypeError);
-    const headers = (h: Record<string, string>) => (name: string) => h[name];
+    const headers = (h: Record<string, string | undefined>) => (name: string) => h[name];
     expect(readIdempotencyKey(headers({ 'idempotency-key': '"abc"' }), names, 255)).toBe('abc');
     expect(readIdempotencyKey(headers({ 'x-idempotency-key': 'abc', 'idempotency-key': 'abc' }), names, 255)).toBe('abc');
     expect(readIdempotencyKey(headers({}), names, 255)).toBeUndefined();
