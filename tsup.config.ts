@@ -70,13 +70,15 @@ const entries = {
   redis: 'adapters/redis/index.ts',
   supabase: 'adapters/supabase/index.ts',
   react: 'adapters/react/index.ts',
+  fetch: 'adapters/fetch/index.ts',
+  hono: 'adapters/hono/index.ts',
 };
 const { index, ...adapters } = entries;
 
 const shared = {
   target: 'es2022',
   platform: 'neutral',
-  external: ['closed-loop', 'react', 'react-dom'],
+  external: ['closed-loop', 'react', 'react-dom', 'hono'],
   splitting: true,
   sourcemap: true,
   // tsup's `treeshake: true` (rollup) strips 'use client' directives that the React entry needs.

@@ -21,6 +21,8 @@ const resolve = {
     { find: /^closed-loop\/redis$/, replacement: fileURLToPath(new URL('./adapters/redis/index.ts', import.meta.url)) },
     { find: /^closed-loop\/supabase$/, replacement: fileURLToPath(new URL('./adapters/supabase/index.ts', import.meta.url)) },
     { find: /^closed-loop\/react$/, replacement: fileURLToPath(new URL('./adapters/react/index.ts', import.meta.url)) },
+    { find: /^closed-loop\/fetch$/, replacement: fileURLToPath(new URL('./adapters/fetch/index.ts', import.meta.url)) },
+    { find: /^closed-loop\/hono$/, replacement: fileURLToPath(new URL('./adapters/hono/index.ts', import.meta.url)) },
   ],
 };
 

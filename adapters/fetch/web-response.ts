@@ -1,0 +1,162 @@
+import { HeldHttpResponse, statusHasNoBody } from 'closed-loop';
+
+// Translation between a web Response and the core's HeldHttpResponse: the body is read once, each
+// chunk both sent on and captured, and the end of the body waits until the store has answered.
+
+/** What a read gives back when the body has nothing ready yet. */
+const NOT_YET = Symbol('not yet');
+
+/**
+ * A request holding its key, whose handler answers with a web `Response`.
+ *
+ * @internal
+ */
+export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
+  private headers: Headers | undefined;
+  private whenReady: (() => void) | undefined;
+
+  /**
+   * The response the client gets for the handler's `response`: the same status and headers, and
+   * a body read once, sent on and captured. A body that is all there at once (one made from text or
+   * bytes, the common case) goes out as bytes once stored; any other is streamed through, chunk by
+   * chunk, and its end waits for the store. A client that goes away mid-body does not stop the
+   * capture: the rest is read and stored. A body that breaks off releases the key.
+   */
+  async respond(response: Response): Promise<Response> {
+    this.headers = response.headers;
+    const status = response.status;
+    if (response.type === 'error' || status === 0) {
+      this.abandon();
+      return response;
+    }
+    const body = response.body;
+    if (body === null || statusHasNoBody(status)) {
+      if (!this.finish(status)) await this.ready$();
+      return response;
+    }
+    let reader: ReadableStreamDefaultReader<Uint8Array>;
+    try {
+      reader = body.getReader();
+    } catch {
+      // Someone else reads it (a locked stream): it cannot be captured.
+      this.abandon();
+      return response;
+    }
+    const init = { status, statusText: response.statusText, headers: response.headers };
+    // What the body has ready now. A handler's text or bytes are all there within a tick.
+    const ready: Uint8Array[] = [];
+    let size = 0;
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = reader.read();
+    try {
+      // Past maxResponseBytes it is a large body: it is streamed rather than gathered.
+      while (size <= this.maxBytes) {
+        const result = await Promise.race([pending, nextTick()]);
+        if (result === NOT_YET) break;
+        if (result.done) {
+          for (const chunk of ready) this.add(chunk);
+          if (!this.finish(status)) await this.ready$();
+          return new Response((ready.length === 1 ? ready[0]! : joined(ready)) as BodyInit, init);
+        }
+        ready.push(result.value);
+        size += result.value.byteLength;
+        pending = reader.read();
+      }
+    } catch (error) {
+      this.abandon();
+      throw error;
+    }
+    return new Response(this.stream(reader, ready, pending, status), init);
+  }
+
+  protected header(name: string): unknown {
+    return this.headers?.get(name) ?? undefined;
+  }
+
+  protected ready(): void {
+    const resolve = this.whenReady;
+    this.whenReady = undefined;
+    resolve?.();
+  }
+
+  /** Resolves once an end that `finish` held back may go out. */
+  private ready$(): Promise<void> {
+    return new Promise((resolve) => {
+      this.whenReady = resolve;
+    });
+  }
+
+  /** The rest of the body, pulled as the client reads it: each chunk captured and passed on. */
+  private stream(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    first: Uint8Array[],
+    pending: Promise<ReadableStreamReadResult<Uint8Array>>,
+    status: number,
+  ): ReadableStream<Uint8Array> {
+    let next: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = pending;
+    const read = (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+      const result = next ?? reader.read();
+      next = undefined;
+      return result;
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          for (const chunk of first) {
+            this.add(chunk);
+            controller.enqueue(chunk);
+          }
+        },
+        pull: async (controller) => {
+          let result: ReadableStreamReadResult<Uint8Array>;
+          try {
+            result = await read();
+          } catch (error) {
+            this.abandon();
+            controller.error(error);
+            return;
+          }
+          if (result.done) {
+            if (!this.finish(status)) await this.ready$();
+            controller.close();
+            return;
+          }
+          this.add(result.value);
+          controller.enqueue(result.value);
+        },
+        // The client went away: the handler's body is still read to its end and stored, so the
+        // client's retry is replayed.
+        cancel: async () => {
+          try {
+            for (;;) {
+              const result = await read();
+              if (result.done) break;
+              this.add(result.value);
+            }
+          } catch {
+            this.abandon();
+            return;
+          }
+          this.finish(status);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+}
+
+/** A promise that resolves with NOT_YET after a couple of microtask turns. */
+function nextTick(): Promise<typeof NOT_YET> {
+  return Promise.resolve().then(() => Promise.resolve(NOT_YET));
+}
+
+function joined(chunks: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const chunk of chunks) size += chunk.byteLength;
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
