@@ -11,6 +11,7 @@ import { type Clock, createIdempotencyKey } from 'closed-loop';
 import { createIdempotencyMiddleware } from 'closed-loop/express';
 import { RedisIdempotencyStore } from 'closed-loop/redis';
 import { describeIdempotencyBehaviours, expectProblem } from '../express/idempotency-behaviours.js';
+import { expressServer } from '../express/express-server.js';
 import { listen, type Running, send } from '../express/idempotency-harness.js';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
 
@@ -40,11 +41,11 @@ function makeStore(opts: { clock?: Clock } = {}, redisOptions: RedisOptions = {}
   };
 }
 
-describeIdempotencyBehaviours('Express 5, Redis store', { express, makeStore });
-describeIdempotencyBehaviours('Express 4, Redis store', { express: express4, makeStore });
+describeIdempotencyBehaviours('Express 5, Redis store', { server: expressServer('Express 5', express), makeStore });
+describeIdempotencyBehaviours('Express 4, Redis store', { server: expressServer('Express 4', express4), makeStore });
 // A client that pipelines by itself (the store then leaves the batching to it): every behaviour holds.
 describeIdempotencyBehaviours('Express 5, Redis store, client with enableAutoPipelining', {
-  express,
+  server: expressServer('Express 5', express),
   makeStore: (opts) => makeStore(opts, { enableAutoPipelining: true }),
 });
 
