@@ -87,7 +87,7 @@ export {
   storableHeaders,
 } from './idempotency/http/headers.js';
 export { LEGACY_KEY_HEADER, keyHeaderNames, readIdempotencyKey, scopedIdempotencyKey } from './idempotency/http/request-key.js';
-export { PROBLEM_CONTENT_TYPE, problemAnswer, refusalAnswer, retryAfterSeconds, statusTitle } from './idempotency/http/problem.js';
+export { PROBLEM_CONTENT_TYPE, problemAnswer, refusalAnswer, retryAfterSeconds } from './idempotency/http/problem.js';
 export type { ProblemAnswer, ProblemDetailsInput, ProblemSource } from './idempotency/http/problem.js';
 
 export { RealtimeSyncService, REALTIME_DESTROYED } from './realtime/service.js';

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import {
   isCircuitBreakerError,
@@ -8,7 +9,6 @@ import {
   isRetryExhaustedError,
   isTimeoutError,
   problemAnswer,
-  statusTitle,
 } from 'closed-loop';
 import { getRequestId } from './request-id.js';
 import { abandonIdempotentRequest, markIdempotentRequestFailed } from './idempotency.js';
@@ -140,12 +140,13 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
 
     const ownType = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
     const ownTitle = typeof err === 'object' && err !== null ? (err as { title?: unknown }).title : undefined;
+    const hasOwnType = typeof ownType === 'string' && ABSOLUTE_URI.test(ownType);
     const code = info.publicCode ?? foreignCode(err);
     const answer = problemAnswer({
       status,
       detail,
-      type: typeof ownType === 'string' ? ownType : undefined,
-      title: typeof ownTitle === 'string' ? ownTitle : undefined,
+      type: hasOwnType ? ownType : undefined,
+      title: hasOwnType && typeof ownTitle === 'string' && ownTitle !== '' ? ownTitle : statusTitle(status),
       instance: req.originalUrl ?? req.url ?? '',
       code: code !== undefined && (info.publicCode !== undefined || status < 500 || expose) ? code : undefined,
       requestId: getRequestId(req),
@@ -170,6 +171,12 @@ export function errorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHan
   };
 }
 
+
+const ABSOLUTE_URI = /^[a-z][a-z0-9+.-]*:\S+$/i;
+
+function statusTitle(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
 
 function defaultOnError(error: unknown, _req: Request, status: number): void {
   if (status >= 500 && process.env.NODE_ENV !== 'test') {

@@ -63,7 +63,7 @@ export function withIdempotency<R extends Request, Rest extends unknown[]>(
 
 /** The default fingerprint, over a clone of the request, so its own body stays unread. */
 async function fingerprintCopy(request: Request): Promise<string> {
-  return fingerprintWebRequest(request, request.body === null ? undefined : await request.clone().arrayBuffer());
+  return fingerprintWebRequest(request, await request.clone().arrayBuffer());
 }
 
 /** Headers with list values as repeated entries. */

@@ -97,7 +97,7 @@ export async function guardWebRequest<Req>(adapter: WebAdapter<Req>, req: Req, r
  *
  * @internal
  */
-export function fingerprintWebRequest(request: Request, body: ArrayBuffer | undefined): string {
+export function fingerprintWebRequest(request: Request, body: ArrayBuffer | string | undefined): string {
   return fingerprintRequest({ method: request.method, path: new URL(request.url).pathname, body });
 }
 

@@ -25,7 +25,8 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
   async respond(response: Response): Promise<Response> {
     this.headers = response.headers;
     const status = response.status;
-    if (response.type === 'error' || status === 0) {
+    // Response.error(): a network error, nothing to store.
+    if (status === 0) {
       this.abandon();
       return response;
     }
@@ -42,7 +43,9 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
       this.abandon();
       return response;
     }
-    const init = { status, statusText: response.statusText, headers: response.headers };
+    // No statusText: HTTP/2 and later have none, and reading it costs @hono/node-server a copy of
+    // the whole response.
+    const init = { status, headers: response.headers };
     // What the body has ready now. A handler's text or bytes are all there within a tick.
     const ready: Uint8Array[] = [];
     let size = 0;

@@ -25,8 +25,9 @@ export interface HonoIdempotencyOptions extends Omit<HttpIdempotencyOptions<Cont
   /**
    * What identifies "the same request" under one key; a different one is a 422. Default: the
    * method, the path (no query) and the canonical JSON of the body, read through Hono's body cache
-   * (`c.req.arrayBuffer()`), so handlers read it with `c.req.json()`, `c.req.text()`,
-   * `c.req.parseBody()` or a validator, as usual (not from `c.req.raw`, whose stream is then read).
+   * (`c.req.text()` for JSON, text and URL-encoded forms, else `c.req.arrayBuffer()`), so handlers
+   * read it with `c.req.json()`, `c.req.text()`, `c.req.parseBody()` or a validator, as usual (not
+   * from `c.req.raw`, whose stream is then read).
    */
   fingerprint?: (request: Request, c: Context) => string | PromiseLike<string>;
   /** Called when storing or releasing a result fails after the handler ran. Default: nothing is logged. */
@@ -101,7 +102,15 @@ export function idempotency(options: HonoIdempotencyOptions = {}): MiddlewareHan
   };
 }
 
-/** The default fingerprint, over the body read through Hono's cache (the handler reads the same bytes). */
+// Text that Hono's c.req.json(), c.req.text() and c.req.parseBody() read from its text cache.
+const TEXTUAL = /json|^text\/|x-www-form-urlencoded/i;
+
+/**
+ * The default fingerprint, over the body read through Hono's cache, so the handler reads the same
+ * body without reading the request again: as text when its type is textual (c.req.json() then
+ * parses that text), else as bytes (text would not keep every byte of a binary body).
+ */
 async function fingerprintCached(c: Context): Promise<string> {
-  return fingerprintWebRequest(c.req.raw, await c.req.arrayBuffer());
+  const textual = TEXTUAL.test(c.req.header('content-type') ?? '');
+  return fingerprintWebRequest(c.req.raw, textual ? await c.req.text() : await c.req.arrayBuffer());
 }

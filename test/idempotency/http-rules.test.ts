@@ -87,7 +87,7 @@ describe('replayed headers', () => {
 
 describe('problem+json', () => {
   test('one shape: members in order, the charset, no-store, nosniff, Retry-After in whole seconds >= 1', () => {
-    const answer = problemAnswer({ status: 404, detail: 'No order 9', instance: '/orders/9', code: 'NOT_FOUND', requestId: 'r-1', retryAfterMs: 1500 });
+    const answer = problemAnswer({ status: 404, title: 'Not Found', detail: 'No order 9', instance: '/orders/9', code: 'NOT_FOUND', requestId: 'r-1', retryAfterMs: 1500 });
     expect(answer.status).toBe(404);
     expect(answer.headers).toEqual({
       'Content-Type': 'application/problem+json; charset=utf-8',
@@ -99,16 +99,13 @@ describe('problem+json', () => {
     expect([0, 1, 999, 1000, 1001].map(retryAfterSeconds)).toEqual(['1', '1', '1', '1', '2']);
   });
 
-  test('an own absolute-URI type keeps its title; anything else is about:blank with the status phrase', () => {
+  test('an own absolute-URI type is kept, anything else is about:blank; the title is given, or the phrase of a refusal status', () => {
     expect(JSON.parse(problemAnswer({ status: 402, detail: 'd', type: 'https://example.com/card', title: 'Card declined' }).body)).toMatchObject({
       type: 'https://example.com/card',
       title: 'Card declined',
     });
-    expect(JSON.parse(problemAnswer({ status: 402, detail: 'd', type: 'card', title: 'Card declined' }).body)).toMatchObject({
-      type: 'about:blank',
-      title: 'Payment Required',
-    });
-    expect(JSON.parse(problemAnswer({ status: 499, detail: 'd' }).body).title).toBe('Error');
+    expect(JSON.parse(problemAnswer({ status: 402, detail: 'd', type: 'card' }).body)).toMatchObject({ type: 'about:blank', title: 'Error' });
+    expect(JSON.parse(problemAnswer({ status: 422, detail: 'd' }).body).title).toBe('Unprocessable Entity');
   });
 
   test('a refusal is its error: status, message as detail, code, Retry-After', () => {

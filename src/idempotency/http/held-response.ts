@@ -17,7 +17,7 @@ import type { StoredHttpResponse } from './stored-response.js';
  *
  * @category Idempotency
  */
-export abstract class HeldHttpResponse<Req> extends ResponseCapture implements WaitingAnswer {
+export abstract class HeldHttpResponse<Req> extends ResponseCapture {
   /** True once the result is being stored or released: nothing else is stored for this request. */
   settled = false;
   /** True once a thrown error reached the app's error handling: the answer releases the key whatever its status. */

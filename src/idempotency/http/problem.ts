@@ -14,9 +14,12 @@ export interface ProblemDetailsInput {
   detail: string;
   /** A machine-readable code (`KEY_IN_USE`, an error's own code). Left out when absent. */
   code?: string | undefined;
-  /** An absolute URI naming the problem type. Default `'about:blank'`. */
+  /** An absolute URI naming the problem type; anything else is `'about:blank'`, the default. */
   type?: string | undefined;
-  /** The title, used only with an own `type`; otherwise the status phrase. */
+  /**
+   * The title. Default: the status phrase for the statuses closed-loop's refusals use (400, 409,
+   * 422, 500, 503), else `'Error'`.
+   */
   title?: string | undefined;
   /** The request's path and query. Left out when absent. */
   instance?: string | undefined;
@@ -69,10 +72,9 @@ const ABSOLUTE_URI = /^[a-z][a-z0-9+.-]*:\S+$/i;
  */
 export function problemAnswer(input: ProblemDetailsInput): ProblemAnswer {
   const { status } = input;
-  const ownType = input.type !== undefined && ABSOLUTE_URI.test(input.type);
   const problem: Record<string, unknown> = {
-    type: ownType ? input.type : 'about:blank',
-    title: ownType && input.title ? input.title : statusTitle(status),
+    type: input.type !== undefined && ABSOLUTE_URI.test(input.type) ? input.type : 'about:blank',
+    title: input.title || (TITLES[status] ?? 'Error'),
     status,
     detail: input.detail,
   };
@@ -120,56 +122,12 @@ export function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
-/**
- * The reason phrase of a 4xx or 5xx status (`'Not Found'`), or `'Error'` for one it does not know.
- *
- * @param status - the HTTP status
- * @category Idempotency
- */
-export function statusTitle(status: number): string {
-  return TITLES[status] ?? 'Error';
-}
-
+// The statuses closed-loop's own refusals use. Other titles are given by the caller (errorHandler()
+// passes Node's status phrases), which keeps the core free of a table of every status.
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
-  401: 'Unauthorized',
-  402: 'Payment Required',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  406: 'Not Acceptable',
-  407: 'Proxy Authentication Required',
-  408: 'Request Timeout',
   409: 'Conflict',
-  410: 'Gone',
-  411: 'Length Required',
-  412: 'Precondition Failed',
-  413: 'Payload Too Large',
-  414: 'URI Too Long',
-  415: 'Unsupported Media Type',
-  416: 'Range Not Satisfiable',
-  417: 'Expectation Failed',
-  418: "I'm a Teapot",
-  421: 'Misdirected Request',
   422: 'Unprocessable Entity',
-  423: 'Locked',
-  424: 'Failed Dependency',
-  425: 'Too Early',
-  426: 'Upgrade Required',
-  428: 'Precondition Required',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  451: 'Unavailable For Legal Reasons',
   500: 'Internal Server Error',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
   503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-  505: 'HTTP Version Not Supported',
-  506: 'Variant Also Negotiates',
-  507: 'Insufficient Storage',
-  508: 'Loop Detected',
-  509: 'Bandwidth Limit Exceeded',
-  510: 'Not Extended',
-  511: 'Network Authentication Required',
 };
