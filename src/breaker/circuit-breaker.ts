@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, realClock } from '../clock/clock.js';
 import { CircuitBreakerError, type CircuitState, isHttpError } from '../errors/errors.js';
+import { emitReported } from '../internal/listeners.js';
 import type {
   CircuitBreakerEvents,
   CircuitBreakerMetrics,
@@ -8,7 +9,6 @@ import type {
   CircuitBreakerSnapshot,
 } from './options.js';
 import { RollingWindow } from './rolling-window.js';
-import { reportUncaught } from '../internal/report-uncaught.js';
 
 const STATES: ReadonlySet<string> = new Set(['CLOSED', 'OPEN', 'HALF_OPEN']);
 
@@ -246,7 +246,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
           // would reopen for resetTimeoutMs, so that is the honest upper bound.
           this.resetTimeoutMs;
     const error = new CircuitBreakerError(this.current, retryAfterMs, this.name);
-    this.notify('rejected', error);
+    emitReported(this, 'rejected', error);
     return error;
   }
 
@@ -255,8 +255,8 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     if (failed) this.failures++;
     else this.successes++;
     // The outcome is announced before the transition it causes: failure, then CLOSED -> OPEN.
-    if (failed) this.notify('failure', error);
-    else this.notify('success');
+    if (failed) emitReported(this, 'failure', error);
+    else emitReported(this, 'success');
     if (period !== this.period) return;
     if (probe) this.probesInFlight--;
     if (failed) this.onFailure();
@@ -294,22 +294,6 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     if (calls >= this.minimumCalls && failures / calls >= this.failureRateThreshold) this.transition('OPEN');
   }
 
-  /**
-   * Emits without letting a listener's exception change the call's outcome: a throwing listener
-   * must not turn a successful charge into a rejection (and a retry). The error is reported the way
-   * the platform reports an uncaught error from an event listener.
-   */
-  private notify<E extends keyof CircuitBreakerEvents>(
-    event: E,
-    ...args: Parameters<CircuitBreakerEvents[E]>
-  ): void {
-    try {
-      (this.emit as (event: E, ...args: Parameters<CircuitBreakerEvents[E]>) => boolean)(event, ...args);
-    } catch (error) {
-      reportUncaught(error);
-    }
-  }
-
   private transition(to: CircuitState): void {
     const from = this.current;
     this.current = to;
@@ -326,7 +310,8 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
       this.nextAttemptAt = undefined;
       this.window?.clear();
     }
-    if (from !== to) this.notify('stateChange', from, to);
+    // A listener's throw must not change the call's outcome (docs/decisions.md, 9).
+    if (from !== to) emitReported(this, 'stateChange', from, to);
   }
 }
 

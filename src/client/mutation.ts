@@ -1,8 +1,9 @@
 import { isOfflineQueuedError } from '../errors/errors.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
+import { reportUncaught } from '../internal/report-uncaught.js';
+import { Store } from '../internal/store.js';
 import type { RetryOptions } from '../retry/options.js';
 import type { SyncHeaders, SyncRequestOptions, SyncResponse } from './options.js';
-import { reportUncaught } from '../internal/report-uncaught.js';
 
 /** Options of {@link SyncClient.mutation}, applied to every `mutate`. @category Client */
 export interface SyncMutationOptions {
@@ -79,8 +80,7 @@ const noop = (): void => {};
  * @category Client
  */
 export class SyncMutation<TData = unknown, TVars = unknown> {
-  private state: SyncMutationState<TData>;
-  private listeners: Array<SyncMutationListener<TData>> = [];
+  private readonly store: Store<SyncMutationState<TData>>;
   private pending: Promise<SyncResponse<TData>> | undefined;
   /** Bumped by every mutate and reset: outcomes of an older generation change nothing. */
   private generation = 0;
@@ -101,7 +101,7 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
     if (options.retry !== undefined) this.requestOptions.retry = options.retry;
     if (options.queueWhenOffline !== undefined) this.requestOptions.queueWhenOffline = options.queueWhenOffline;
     if (options.durable !== undefined) this.requestOptions.durable = options.durable;
-    this.state = idleState(maxAttempts);
+    this.store = new Store(idleState<TData>(maxAttempts), 'SyncMutation', { withState: true });
   }
 
   /**
@@ -124,7 +124,7 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
     if (this.pending !== undefined) return this.pending;
     const generation = ++this.generation;
     const key = createIdempotencyKey();
-    this.set({ status: 'pending', attempt: 0, maxAttempts: this.maxAttempts, data: undefined, error: undefined, idempotencyKey: key });
+    this.store.set({ status: 'pending', attempt: 0, maxAttempts: this.maxAttempts, data: undefined, error: undefined, idempotencyKey: key });
     const current = (): boolean => generation === this.generation;
     const promise = this.run(vars, key, current, hooks ?? {});
     // The state carries the outcome: a caller that ignores the promise gets no unhandled rejection.
@@ -156,19 +156,19 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
         ...this.requestOptions,
         idempotencyKey: key,
         onAttempt: (attempt, maxAttempts) => {
-          if (current()) this.set({ ...this.state, attempt, maxAttempts });
+          if (current()) this.store.set({ ...this.store.getState(), attempt, maxAttempts });
         },
       });
     } catch (error) {
       if (!isOfflineQueuedError(error)) {
         if (current()) {
           this.pending = undefined;
-          this.set({ ...this.state, status: 'error', error });
+          this.store.set({ ...this.store.getState(), status: 'error', error });
         }
         await settle(hooks, vars, context, undefined, error);
         throw error;
       }
-      if (current()) this.set({ ...this.state, status: 'queued', error: undefined });
+      if (current()) this.store.set({ ...this.store.getState(), status: 'queued', error: undefined });
       // Settled when the queue delivers it (or gives up); the call itself rejects now, as the client's.
       (error.delivery as Promise<SyncResponse<TData>>).then(
         (delivered) => {
@@ -176,7 +176,7 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
           return settle(hooks, vars, context, delivered, undefined);
         },
         (reason: unknown) => {
-          if (current()) this.set({ ...this.state, status: 'error', error: reason });
+          if (current()) this.store.set({ ...this.store.getState(), status: 'error', error: reason });
           return settle(hooks, vars, context, undefined, reason);
         },
       );
@@ -198,7 +198,7 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
   reset(): void {
     this.generation++;
     this.pending = undefined;
-    if (this.state.status !== 'idle') this.set(idleState(this.maxAttempts));
+    if (this.store.getState().status !== 'idle') this.store.set(idleState(this.maxAttempts));
   }
 
   /**
@@ -208,32 +208,16 @@ export class SyncMutation<TData = unknown, TVars = unknown> {
    * @returns a function that unsubscribes (calling it twice is harmless)
    */
   subscribe(listener: SyncMutationListener<TData>): () => void {
-    if (typeof listener !== 'function') throw new TypeError('closed-loop: subscribe needs a function');
-    this.listeners = [...this.listeners, listener];
-    return () => {
-      this.listeners = this.listeners.filter((l) => l !== listener);
-    };
+    return this.store.subscribe(listener);
   }
 
   /** The current state: the same object until the state changes. */
   getState(): SyncMutationState<TData> {
-    return this.state;
+    return this.store.getState();
   }
 
   private succeed(response: SyncResponse<TData>): void {
-    this.set({ ...this.state, status: 'success', data: response.data, error: undefined });
-  }
-
-  private set(state: SyncMutationState<TData>): void {
-    this.state = state;
-    // A copy-on-write array: a listener that unsubscribes (or subscribes) during the loop is safe.
-    for (const listener of this.listeners) {
-      try {
-        listener(state);
-      } catch (error) {
-        reportUncaught(error);
-      }
-    }
+    this.store.set({ ...this.store.getState(), status: 'success', data: response.data, error: undefined });
   }
 }
 

@@ -1,8 +1,9 @@
 import type { Clock } from '../clock/clock.js';
 import { ClosedLoopError } from '../errors/errors.js';
+import type { Listeners } from '../internal/listeners.js';
 import type { RetryOptions } from '../retry/options.js';
 import { storageFailure } from './errors.js';
-import type { QueueEvents } from './events.js';
+import type { OfflineQueueEvents } from './events.js';
 import { classify, retryDelay } from './failure.js';
 import type { ProcessOptions, ProcessResult } from './flush.js';
 import { callHandler, type HandlerRegistry, type QueueHandler } from './handlers.js';
@@ -26,7 +27,7 @@ export interface AttemptContext<P> {
   readonly handlers: HandlerRegistry<P>;
   readonly reader: QueueReader;
   readonly store: QueueStateStore;
-  readonly events: QueueEvents<P>;
+  readonly events: Listeners<OfflineQueueEvents<P>>;
   /** Ids of held items: their caller is sending them, so flushes skip them. */
   readonly held: ReadonlySet<string>;
   /** Ids being sent now; `true` once `remove`/`clear` took the item away meanwhile. */

@@ -1,6 +1,7 @@
 // idb is loaded on first use: its module has top-level side effects that would keep it in every
 // bundle that imports anything from the core.
 import type { IDBPDatabase } from 'idb';
+import { Listeners } from '../internal/listeners.js';
 import type { LeaseStore } from './lock.js';
 import type { QueuePutOptions, QueueRecord, QueueStorage, StoredEntry } from './storage.js';
 
@@ -33,7 +34,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   // One channel per storage object, for posting and listening: a channel never hears its own
   // messages, so a queue is told about other tabs' writes and not about its own.
   private channel: BroadcastChannel | undefined;
-  private listeners: ReadonlyArray<() => void> = [];
+  private readonly listeners = new Listeners<{ change: () => void }>({ owner: 'IndexedDBQueueStorage' });
   private closed = false;
 
   /** @param dbName - the IndexedDB database; default `closed-loop-queue` */
@@ -96,14 +97,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   subscribe(listener: () => void): () => void {
     const channel = this.broadcast();
     if (!channel) return () => {};
-    this.listeners = [...this.listeners, listener];
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      const index = this.listeners.indexOf(listener);
-      if (index !== -1) this.listeners = [...this.listeners.slice(0, index), ...this.listeners.slice(index + 1)];
-    };
+    return this.listeners.on('change', listener);
   }
 
   /** {@inheritDoc LeaseStore.tryAcquireLease} */
@@ -140,7 +134,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
     this.closed = true;
     this.channel?.close();
     this.channel = undefined;
-    this.listeners = [];
+    this.listeners.clear();
     const db = this.db;
     this.db = undefined;
     if (db) (await db.catch(() => undefined))?.close();
@@ -181,9 +175,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
     if (this.channel || this.closed || typeof BroadcastChannel !== 'function') return this.channel;
     const channel = new BroadcastChannel(this.channelName());
     unrefChannel(channel);
-    channel.onmessage = () => {
-      for (const listener of this.listeners) listener();
-    };
+    channel.onmessage = () => this.listeners.emit('change');
     this.channel = channel;
     return channel;
   }

@@ -1,8 +1,9 @@
 import type { Clock } from '../clock/clock.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
+import type { Listeners } from '../internal/listeners.js';
 import { startAutoSync, type AutoSyncOptions } from './auto-sync.js';
 import { addFailure, QueueStorageError, storageFailure } from './errors.js';
-import { type OfflineQueueEvents, QueueEvents } from './events.js';
+import { type OfflineQueueEvents, queueEvents } from './events.js';
 import { flush, type FlushContext, type ProcessOptions, type ProcessResult, skippedResult } from './flush.js';
 import { HandlerRegistry, type QueueHandler } from './handlers.js';
 import { checkAddOptions, type OfflineQueueOptions, type QueueAddOptions, queueSettings } from './options.js';
@@ -53,7 +54,7 @@ export class OfflineQueue<P = unknown> {
   private readonly storage: QueueStorage;
   private readonly clock: Clock;
   private readonly handlers: HandlerRegistry<P>;
-  private readonly events: QueueEvents<P>;
+  private readonly events: Listeners<OfflineQueueEvents<P>>;
   private readonly reader: QueueReader;
   private readonly store: QueueStateStore;
   /** What a flush works with: the parts above, the settings and the in-flight bookkeeping below. */
@@ -72,7 +73,7 @@ export class OfflineQueue<P = unknown> {
     this.storage = settings.storage;
     this.clock = settings.clock;
     this.handlers = new HandlerRegistry(settings.handlers, settings.handler);
-    this.events = new QueueEvents<P>(() => this.watchStorage());
+    this.events = queueEvents<P>(() => this.watchStorage());
     this.reader = new QueueReader(settings.storage, settings.clock);
     this.store = new QueueStateStore(
       () => this.reader.read(),

@@ -1,4 +1,4 @@
-import { reportUncaught } from '../internal/report-uncaught.js';
+import { Store } from '../internal/store.js';
 import type { Snapshot } from './reader.js';
 import type { QueueRecord } from './storage.js';
 
@@ -69,13 +69,11 @@ export class QueueStateStore {
   /** When this queue object's last flush ended. */
   lastSyncAt: number | undefined;
   private syncing = false;
-  private state: QueueState;
-  private listeners: ReadonlyArray<() => void> = [];
+  private readonly store: Store<QueueState>;
   private refreshing = false;
   private refreshAgain = false;
   private readonly read: () => Promise<Snapshot>;
   private readonly onError: (error: unknown) => void;
-  private readonly onListenersChanged: () => void;
 
   /**
    * @param read - reads the storage
@@ -85,54 +83,48 @@ export class QueueStateStore {
   constructor(read: () => Promise<Snapshot>, onError: (error: unknown) => void, onListenersChanged: () => void) {
     this.read = read;
     this.onError = onError;
-    this.onListenersChanged = onListenersChanged;
-    this.state = Object.freeze({
-      pending: 0,
-      inFlight: 0,
-      deadLettered: 0,
-      oldestCreatedAt: undefined,
-      isSyncing: false,
-      lastSyncAt: undefined,
-      processed: 0,
-      failed: 0,
-    });
+    this.store = new Store<QueueState>(
+      Object.freeze({
+        pending: 0,
+        inFlight: 0,
+        deadLettered: 0,
+        oldestCreatedAt: undefined,
+        isSyncing: false,
+        lastSyncAt: undefined,
+        processed: 0,
+        failed: 0,
+      }),
+      'OfflineQueue',
+      { onChange: onListenersChanged },
+    );
   }
 
   /** The current state: the same object until something changes. */
   get current(): QueueState {
-    return this.state;
+    return this.store.getState();
   }
 
   /** Whether anyone subscribes. */
   get watched(): boolean {
-    return this.listeners.length > 0;
+    return this.store.watched;
   }
 
   /** {@link OfflineQueue.subscribe}: the returned function unsubscribes (idempotent). */
   subscribe(listener: () => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('closed-loop: OfflineQueue.subscribe(listener): `listener` must be a function');
-    this.listeners = [...this.listeners, listener];
-    this.onListenersChanged();
+    const unsubscribe = this.store.subscribe(listener);
     this.refresh();
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      const index = this.listeners.indexOf(listener);
-      if (index !== -1) this.listeners = [...this.listeners.slice(0, index), ...this.listeners.slice(index + 1)];
-      this.onListenersChanged();
-    };
+    return unsubscribe;
   }
 
   /** A flush started or ended. */
   setSyncing(syncing: boolean): void {
     this.syncing = syncing;
-    this.setState({ ...this.state, isSyncing: syncing, lastSyncAt: this.lastSyncAt, processed: this.processed, failed: this.failed });
+    this.setState({ ...this.current, isSyncing: syncing, lastSyncAt: this.lastSyncAt, processed: this.processed, failed: this.failed });
   }
 
   /** The stored items changed: re-read them while anyone subscribes (changes during a read cause one more). */
   refresh(): void {
-    if (this.listeners.length === 0) return;
+    if (!this.store.watched) return;
     if (this.refreshing) {
       this.refreshAgain = true;
       return;
@@ -158,7 +150,7 @@ export class QueueStateStore {
           } catch (error) {
             this.onError(error);
           }
-        } while (this.refreshAgain && this.listeners.length > 0);
+        } while (this.refreshAgain && this.store.watched);
       } finally {
         this.refreshing = false;
       }
@@ -166,21 +158,11 @@ export class QueueStateStore {
   }
 
   private setState(next: QueueState): void {
-    const current = this.state;
-    let same = true;
+    const current = this.current;
     for (const key of Object.keys(next) as Array<keyof QueueState>) {
       if (current[key] !== next[key]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return;
-    this.state = Object.freeze(next);
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch (error) {
-        reportUncaught(error);
+        this.store.set(Object.freeze(next));
+        return;
       }
     }
   }

@@ -1,4 +1,4 @@
-import { reportUncaught } from '../internal/report-uncaught.js';
+import { Store } from '../internal/store.js';
 import type { RealtimeSyncService } from './service.js';
 import type { ChangeEvent, RealtimeStatus, RecordId } from './types.js';
 
@@ -38,8 +38,7 @@ const DEFAULT_MAX_EVENTS = 50;
  * @category Realtime
  */
 export class RealtimeObserver<T = unknown> {
-  private state: RealtimeObserverState<T>;
-  private listeners: ReadonlyArray<() => void> = [];
+  private readonly store: Store<RealtimeObserverState<T>>;
   private stop: (() => void) | undefined;
   private readonly maxEvents: number;
 
@@ -74,7 +73,8 @@ export class RealtimeObserver<T = unknown> {
       throw new TypeError('closed-loop: RealtimeObserver: `id` must be a string or a number');
     }
     this.maxEvents = max;
-    this.state = { latest: this.readLatest(), events: [], status: service.status };
+    const initial = { latest: this.readLatest(), events: [], status: service.status };
+    this.store = new Store<RealtimeObserverState<T>>(initial, 'RealtimeObserver', { onChange: () => this.follow() });
   }
 
   /**
@@ -85,45 +85,41 @@ export class RealtimeObserver<T = unknown> {
    * @returns a function that unsubscribes (idempotent)
    */
   subscribe(listener: () => void): () => void {
-    if (typeof listener !== 'function') throw new TypeError('closed-loop: RealtimeObserver.subscribe(listener): `listener` must be a function');
-    this.listeners = [...this.listeners, listener];
-    if (this.stop === undefined) this.start();
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      const index = this.listeners.indexOf(listener);
-      if (index !== -1) this.listeners = [...this.listeners.slice(0, index), ...this.listeners.slice(index + 1)];
-      if (this.listeners.length === 0 && this.stop !== undefined) {
-        this.stop();
-        this.stop = undefined;
-      }
-    };
+    return this.store.subscribe(listener);
   }
 
   /** @returns the current state: the same object until something changes */
   getState(): RealtimeObserverState<T> {
-    return this.state;
+    return this.store.getState();
+  }
+
+  /** The first listener subscribes to the service; the last one to leave unsubscribes. */
+  private follow(): void {
+    if (this.store.watched) {
+      if (this.stop === undefined) this.start();
+    } else if (this.stop !== undefined) {
+      this.stop();
+      this.stop = undefined;
+    }
   }
 
   private start(): void {
     const service = this.service;
     if (service.status === 'closed') {
-      this.update({ ...this.state, status: 'closed' });
+      this.store.set({ ...this.store.getState(), status: 'closed' });
       this.stop = () => {};
       return;
     }
     const offEvents = service.subscribe<T>(this.topic, (event) => this.onEvent(event));
-    const offStatus = service.on('status', (status) => this.update({ ...this.state, status }));
+    const offStatus = service.on('status', (status) => this.store.set({ ...this.store.getState(), status }));
     this.stop = () => {
       offEvents();
       offStatus();
     };
     // Anything that changed while nobody listened.
     const latest = this.readLatest();
-    if (latest !== this.state.latest || service.status !== this.state.status) {
-      this.update({ ...this.state, latest, status: service.status });
-    }
+    const state = this.store.getState();
+    if (latest !== state.latest || service.status !== state.status) this.store.set({ ...state, latest, status: service.status });
   }
 
   private onEvent(event: ChangeEvent<T>): void {
@@ -131,28 +127,18 @@ export class RealtimeObserver<T = unknown> {
     if (id !== undefined && event.id !== id) return;
     const latest = this.readLatest();
     const counts = filter === undefined || filter(event);
-    if (!counts && latest === this.state.latest) return;
-    let events = this.state.events;
+    const state = this.store.getState();
+    if (!counts && latest === state.latest) return;
+    let events = state.events;
     if (counts && this.maxEvents > 0) {
       events = events.length >= this.maxEvents ? [...events.slice(events.length - this.maxEvents + 1), event] : [...events, event];
     }
-    this.update({ ...this.state, latest, events });
+    this.store.set({ ...state, latest, events });
   }
 
   private readLatest(): T | undefined {
     const topic = this.topic;
     if (topic === '*') return undefined;
     return this.options.id === undefined ? this.service.getLatest<T>(topic) : this.service.getLatest<T>(topic, this.options.id);
-  }
-
-  private update(state: RealtimeObserverState<T>): void {
-    this.state = state;
-    for (const listener of this.listeners) {
-      try {
-        listener();
-      } catch (error) {
-        reportUncaught(error);
-      }
-    }
   }
 }

@@ -1,14 +1,13 @@
 // TimeoutError and InMemoryTransport are imported for the {@link}s of the docs.
 import type { Clock } from '../clock/clock.js';
 import { ClosedLoopError, type TimeoutError } from '../errors/errors.js';
-import { once } from './copy-on-write.js';
+import { Listeners } from '../internal/listeners.js';
 import { DedupeWindow } from './dedupe-window.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { EventIdGenerator } from './event-id.js';
 import type { InMemoryTransport } from './in-memory-transport.js';
 import { LatestCache } from './latest-cache.js';
 import { changeEvent, givenEvent, publishPayload, recordEvent } from './published-event.js';
-import { ServiceEvents } from './service-events.js';
 import {
   type RealtimeChange,
   type RealtimeErrorContext,
@@ -64,8 +63,16 @@ export class RealtimeSyncService {
   private readonly onResync: (() => void) | undefined;
   private readonly listener: RealtimeTransportListener;
 
-  private readonly events = new ServiceEvents();
-  private readonly report = (error: unknown, context: RealtimeErrorContext): void => this.events.report(error, context);
+  // `status` and `error` listeners. A throwing `status` listener is reported through `error`; an
+  // error with no `error` listener (or from one that throws) is reported as uncaught.
+  private readonly events: Listeners<RealtimeSyncServiceEvents> = new Listeners({
+    owner: 'RealtimeSyncService',
+    events: ['status', 'error'],
+    onThrow: (error) => this.report(error, { source: 'status' }),
+  });
+  private readonly report = (error: unknown, context: RealtimeErrorContext): void => {
+    this.events.emit('error', error, context);
+  };
   private readonly subscribers = new SubscriberRegistry(this.report);
   private readonly statuses = new CombinedStatus((status) => this.statusChanged(status), this.report);
   private closed = false;
@@ -191,9 +198,10 @@ export class RealtimeSyncService {
       active: true,
     };
     if (this.subscribers.add(subscriber)) this.callTransport('watch', topic);
-    return once(() => {
+    // Idempotent: removing an inactive subscriber does nothing.
+    return () => {
       if (this.subscribers.remove(subscriber)) this.callTransport('unwatch', topic);
-    });
+    };
   }
 
   /**
@@ -393,7 +401,7 @@ export class RealtimeSyncService {
   }
 
   private statusChanged(status: RealtimeStatus): void {
-    this.events.emitStatus(status);
+    this.events.emit('status', status);
     if (status === 'resynced' && this.onResync !== undefined) {
       try {
         this.onResync();

@@ -1,4 +1,3 @@
-import { without } from './copy-on-write.js';
 import type { RealtimeErrorContext } from './service-options.js';
 import type { ChangeEvent } from './types.js';
 
@@ -10,8 +9,6 @@ export interface Subscriber {
   active: boolean;
 }
 
-const EMPTY: readonly Subscriber[] = /* @__PURE__ */ Object.freeze([]);
-
 /**
  * A service's subscribers per topic, in subscription order, and their delivery: a topic's
  * subscribers, then the `'*'` ones. Lists are copied on write, so that a delivery in progress keeps
@@ -20,8 +17,6 @@ const EMPTY: readonly Subscriber[] = /* @__PURE__ */ Object.freeze([]);
  */
 export class SubscriberRegistry {
   private readonly byTopic = new Map<string, readonly Subscriber[]>();
-  // The '*' subscribers, also in `byTopic`; kept apart so that delivery needs no second lookup.
-  private anyTopic: readonly Subscriber[] = EMPTY;
   private total = 0;
 
   /** @param report - reports a callback or filter that threw */
@@ -33,7 +28,6 @@ export class SubscriberRegistry {
     const list = this.byTopic.get(topic);
     const next = list === undefined ? [subscriber] : [...list, subscriber];
     this.byTopic.set(topic, next);
-    if (topic === '*') this.anyTopic = next;
     this.total++;
     return list === undefined;
   }
@@ -48,12 +42,11 @@ export class SubscriberRegistry {
     this.total--;
     if (list.length === 1) {
       this.byTopic.delete(topic);
-      if (topic === '*') this.anyTopic = EMPTY;
       return true;
     }
-    const next = without(list, subscriber);
+    const index = list.indexOf(subscriber);
+    const next = [...list.slice(0, index), ...list.slice(index + 1)];
     this.byTopic.set(topic, next);
-    if (topic === '*') this.anyTopic = next;
     return false;
   }
 
@@ -67,14 +60,14 @@ export class SubscriberRegistry {
   deliver(event: ChangeEvent): void {
     const list = this.byTopic.get(event.topic);
     if (list !== undefined) this.deliverTo(list, event);
-    if (this.anyTopic.length !== 0) this.deliverTo(this.anyTopic, event);
+    const any = this.byTopic.get('*');
+    if (any !== undefined) this.deliverTo(any, event);
   }
 
   /** Deactivates and drops every subscriber (the service is destroyed). */
   clear(): void {
     for (const list of this.byTopic.values()) for (const subscriber of list) subscriber.active = false;
     this.byTopic.clear();
-    this.anyTopic = EMPTY;
     this.total = 0;
   }
 
