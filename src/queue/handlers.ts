@@ -1,5 +1,6 @@
 import type { Clock } from '../clock/clock.js';
 import { TimeoutError } from '../errors/errors.js';
+import { Timeout } from '../internal/timeout.js';
 import type { QueueItem } from './storage.js';
 
 // Handlers: what delivers an item, which one an item gets, and the deadline of one call.
@@ -72,12 +73,13 @@ export function callHandler<P>(handler: QueueHandler<P>, item: QueueItem<P>, tim
   }
   return new Promise<unknown>((resolve, reject) => {
     const controller = new AbortController();
-    const timer = clock.setTimeout(() => {
+    const deadline = new Timeout(clock);
+    deadline.set(() => {
       const error = new TimeoutError(ms, `closed-loop: the handler of queue item ${item.id} did not settle within ${ms} ms`);
       controller.abort(error);
       reject(error);
     }, ms);
-    const settle = (): void => clock.clearTimeout(timer);
+    const settle = (): void => deadline.clear();
     try {
       Promise.resolve(handler(item, { signal: controller.signal })).then(
         (value) => {

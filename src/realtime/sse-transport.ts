@@ -1,5 +1,6 @@
-import { type Clock, type TimerHandle, unrefTimer } from '../clock/clock.js';
+import type { Clock } from '../clock/clock.js';
 import { HttpError, parseRetryAfter } from '../errors/errors.js';
+import { Timeout } from '../internal/timeout.js';
 import { reconnectDelay } from './reconnect-delay.js';
 import { type SseMessage, SseParser } from './sse-parser.js';
 import { resolveSseOptions, type SseTransportOptions } from './sse-transport-options.js';
@@ -63,8 +64,9 @@ export class SseTransport implements RealtimeTransport {
   /** The last stream was lost (not closed on purpose) since the last open. */
   private lost = false;
   private failures = 0;
-  private reconnectTimer: TimerHandle | undefined;
-  private idleTimer: TimerHandle | undefined;
+  // Background timers (unref'd): the next attempt, and the watchdog of a stream gone quiet.
+  private readonly reconnect: Timeout;
+  private readonly idle: Timeout;
   private lastActivity = 0;
   private abortController: AbortController | undefined;
   private source: EventSource | undefined;
@@ -80,6 +82,8 @@ export class SseTransport implements RealtimeTransport {
     const config = resolveSseOptions(url, options);
     this.url = config.url;
     this.clock = config.clock;
+    this.reconnect = new Timeout(config.clock, true);
+    this.idle = new Timeout(config.clock, true);
     this.reconnectDelayMs = config.reconnectDelayMs;
     this.maxReconnectDelayMs = config.maxReconnectDelayMs;
     this.idleTimeoutMs = config.idleTimeoutMs;
@@ -134,7 +138,7 @@ export class SseTransport implements RealtimeTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.cancelReconnect();
+    this.reconnect.clear();
     this.teardown();
   }
 
@@ -151,7 +155,6 @@ export class SseTransport implements RealtimeTransport {
   }
 
   private start(): void {
-    this.reconnectTimer = undefined;
     if (this.closed || this.listener === undefined) return;
     const topics = this.wantedTopics();
     if (topics === null) return;
@@ -298,13 +301,12 @@ export class SseTransport implements RealtimeTransport {
     this.active = false;
     this.open = false;
     this.lost = true;
-    this.clearIdleTimer();
+    this.idle.clear();
     if (this.closed) return;
     if (this.everOpened) this.report('reconnecting');
     const delay = reconnectDelay(this.serverRetryMs ?? this.reconnectDelayMs, this.failures, this.maxReconnectDelayMs, retryAfterMs);
     this.failures++;
-    this.cancelReconnect();
-    this.reconnectTimer = unrefTimer(this.clock.setTimeout(() => this.start(), delay));
+    this.reconnect.set(() => this.start(), delay);
   }
 
   /** Abandons the current attempt or stream without scheduling anything. */
@@ -312,7 +314,7 @@ export class SseTransport implements RealtimeTransport {
     this.generation++;
     this.active = false;
     this.open = false;
-    this.clearIdleTimer();
+    this.idle.clear();
     const controller = this.abortController;
     this.abortController = undefined;
     controller?.abort();
@@ -321,34 +323,19 @@ export class SseTransport implements RealtimeTransport {
     source?.close();
   }
 
-  private cancelReconnect(): void {
-    if (this.reconnectTimer === undefined) return;
-    this.clock.clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-  }
-
   private armIdleTimer(): void {
     if (this.idleTimeoutMs === 0 || this.EventSourceClass !== undefined) return;
     const generation = this.generation;
     const wait = Math.max(0, this.lastActivity + this.idleTimeoutMs - this.clock.now());
-    this.idleTimer = unrefTimer(
-      this.clock.setTimeout(() => {
-        this.idleTimer = undefined;
-        if (generation !== this.generation || !this.open) return;
-        if (this.clock.now() - this.lastActivity >= this.idleTimeoutMs) {
-          this.teardown();
-          this.onLost();
-        } else {
-          this.armIdleTimer();
-        }
-      }, wait),
-    );
-  }
-
-  private clearIdleTimer(): void {
-    if (this.idleTimer === undefined) return;
-    this.clock.clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.idle.set(() => {
+      if (generation !== this.generation || !this.open) return;
+      if (this.clock.now() - this.lastActivity >= this.idleTimeoutMs) {
+        this.teardown();
+        this.onLost();
+      } else {
+        this.armIdleTimer();
+      }
+    }, wait);
   }
 
   /** With `topics: 'watched'`, reopens the stream (once per turn) when the wanted topics changed. */
@@ -361,7 +348,7 @@ export class SseTransport implements RealtimeTransport {
       const wanted = this.wantedTopics();
       if (wanted === null) {
         // Nothing watched: no stream, and the next one starts afresh (there is nothing to resume).
-        this.cancelReconnect();
+        this.reconnect.clear();
         this.teardown();
         this.cursor = undefined;
         this.lost = false;
@@ -371,7 +358,7 @@ export class SseTransport implements RealtimeTransport {
         if (wanted === this.streamKey) return;
         this.teardown();
         this.start();
-      } else if (this.reconnectTimer === undefined) {
+      } else if (!this.reconnect.pending) {
         this.start();
       }
       // Otherwise a reconnect is pending; it will ask for the new topics.

@@ -1,5 +1,6 @@
-import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { Clock } from '../clock/clock.js';
 import { TimeoutError } from '../errors/errors.js';
+import { Timeout } from '../internal/timeout.js';
 import type { ChangeEvent } from './types.js';
 import { describeValue } from './validation.js';
 
@@ -38,13 +39,13 @@ export class PendingWaits {
       );
     }
     return new Promise<ChangeEvent<T>>((resolve, reject) => {
-      let timer: TimerHandle | undefined;
+      const deadline = new Timeout(this.clock);
       let settled = false;
       const finish = (): boolean => {
         if (settled) return false;
         settled = true;
         unsubscribe();
-        if (timer !== undefined) this.clock.clearTimeout(timer);
+        deadline.clear();
         this.pending.delete(wait);
         return true;
       };
@@ -66,8 +67,7 @@ export class PendingWaits {
       this.pending.add(wait);
       // A wait the caller awaits keeps a Node process alive, like any setTimeout: not unref'd.
       if (timeoutMs !== Number.POSITIVE_INFINITY) {
-        timer = this.clock.setTimeout(() => {
-          timer = undefined;
+        deadline.set(() => {
           wait.fail(new TimeoutError(timeoutMs, `closed-loop: no matching change on ${JSON.stringify(topic)} within ${timeoutMs} ms`));
         }, timeoutMs);
       }
