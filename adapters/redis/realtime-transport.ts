@@ -10,6 +10,7 @@ import {
   TimeoutError,
   unrefTimer,
 } from 'closed-loop';
+import { messageOf } from '../../src/internal/message-of.js';
 import { withCommandTimeout } from './command-timeout.js';
 
 /** Options of {@link RedisTransport}. */
@@ -527,10 +528,6 @@ function parseEvent(message: string, topic: string): ChangeEvent {
   if (e.version != null && (typeof e.version !== 'number' || !Number.isFinite(e.version))) throw new TypeError('a version that is not a number');
   if (e.id != null && typeof e.id !== 'string' && typeof e.id !== 'number') throw new TypeError('an id that is neither string nor number');
   return value as ChangeEvent;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Escapes the glob characters of a PSUBSCRIBE pattern. */

@@ -1,5 +1,6 @@
 // GET sharing of a sync client (its `dedupe` option): identical GETs in flight at once share one
 // request. Not exported.
+import { noop } from '../internal/noop.js';
 import type { Call } from './call.js';
 import type { SyncResponse } from './options.js';
 
@@ -9,8 +10,6 @@ interface SharedGet {
   controller: AbortController | undefined;
   interested: number;
 }
-
-const noop = (): void => {};
 
 /** The GETs in flight, by {@link Call.cacheKey}. */
 export class GetSharing {

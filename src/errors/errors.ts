@@ -4,6 +4,8 @@
  * with two copies of the package (one loaded by `import`, one by `require`).
  */
 
+import { messageOf } from '../internal/message-of.js';
+
 const BRAND = Symbol.for('closed-loop.error');
 
 type Branded = { [BRAND]?: readonly string[] };
@@ -217,18 +219,13 @@ export class RetryExhaustedError extends ClosedLoopError {
    */
   constructor(attempts: number, cause: unknown, message?: string) {
     super(
-      message ?? `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describe(cause)}`,
+      message ?? `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${messageOf(cause)}`,
       'RETRY_EXHAUSTED',
       { cause, retryable: false },
     );
     this.name = 'RetryExhaustedError';
     this.attempts = attempts;
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }
 
 /** The states of a {@link CircuitBreaker}. @category Circuit breaker */
