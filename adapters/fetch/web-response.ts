@@ -13,6 +13,8 @@ const NOT_YET = Symbol('not yet');
  */
 export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
   private headers: Headers | undefined;
+  /** The response's headers by lower-case name, read once (Headers.get is slow on some runtimes). */
+  private byName: Map<string, string> | undefined;
   private whenReady: (() => void) | undefined;
 
   /**
@@ -72,7 +74,11 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
   }
 
   protected header(name: string): unknown {
-    return this.headers?.get(name) ?? undefined;
+    if (this.byName === undefined) {
+      this.byName = new Map();
+      if (this.headers) for (const [key, value] of this.headers) this.byName.set(key, value);
+    }
+    return this.byName.get(name);
   }
 
   protected ready(): void {

@@ -197,7 +197,7 @@ export class HttpIdempotency<Req> {
   private async beginLater(req: Req, key: string, printed: PromiseLike<string> | undefined): Promise<IdempotencyBegin> {
     const storeKey = scopedIdempotencyKey(this.scope ? await this.scope(req) : undefined, key);
     const print = await (printed ?? this.fingerprint(req));
-    return this.guard.begin(storeKey, print);
+    return this.guard.beginNow(storeKey, print) ?? this.guard.begin(storeKey, print);
   }
 }
 
