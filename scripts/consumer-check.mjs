@@ -3,8 +3,10 @@
 // project outside the repository, then imports it by ESM `import` and CJS `require`, checks that the
 // error guards recognise errors across the two copies, type-checks TypeScript consumers under
 // `node16` and `bundler` resolution, checks that no framework came along with the install and that
-// closed-loop/supabase loads without @supabase/supabase-js, then installs the optional peers and runs
-// the adapters: Express and Redis over HTTP, and closed-loop/react (ESM, CJS, server rendering, TSX).
+// closed-loop/supabase loads without @supabase/supabase-js and closed-loop/fetch and closed-loop/hono
+// without hono, then installs the optional peers and runs the adapters: Express and Redis over HTTP,
+// Hono and withIdempotency over HTTP on @hono/node-server (and their types), and closed-loop/react
+// (ESM, CJS, server rendering, TSX).
 // Last, CommonJS without require(esm): every entry with Node's require(esm) turned off, and a real Jest
 // run (default config) of a CommonJS test file, as a Jest user on Node 20 or 22 has it.
 //
@@ -536,7 +538,7 @@ const React = require('react');
 const { renderToString } = require('react-dom/server');
 
 test('require() resolves every entry to its CommonJS build', () => {
-  for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react']) {
+  for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/fetch', 'closed-loop/hono', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react']) {
     expect(require.resolve(entry)).toMatch(/\\.cjs$/);
     expect(require(entry)).toBeDefined();
   }
@@ -641,10 +643,122 @@ test('closed-loop/react renders on the server', () => {
 });
 `;
 
+// closed-loop/fetch needs nothing but the web's Request and Response, and closed-loop/hono imports
+// only types from hono: both load, and withIdempotency runs as a framework calls a route handler,
+// with hono absent. Run as ESM and as CJS.
+const webScenario = (header) => `${header}
+function assert(cond, message) {
+  if (!cond) throw new Error('assertion failed: ' + message);
+}
+async function main() {
+  let runs = 0;
+  const handler = withIdempotency(async (request, context) => {
+    runs++;
+    const body = await request.json();
+    return Response.json({ run: runs, item: body.item, shop: context.shop }, { status: 201 });
+  });
+  const order = () => new Request('http://shop.test/orders', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': 'order-1' },
+    body: JSON.stringify({ item: 'tea' }),
+  });
+  const first = await handler(order(), { shop: 'north' });
+  const second = await handler(order(), { shop: 'north' });
+  assert(first.status === 201 && second.status === 201, 'statuses ' + first.status + ' ' + second.status);
+  assert(second.headers.get('idempotent-replayed') === 'true', 'the second is a replay');
+  assert((await second.text()) === (await first.text()), 'the replay has the same body');
+  assert(runs === 1, 'the handler ran once');
+  const missing = await withIdempotency(async () => new Response('x'), { required: true })(new Request('http://shop.test/x', { method: 'POST' }));
+  assert(missing.status === 400 && missing.headers.get('content-type').startsWith('application/problem+json'), 'KEY_MISSING as problem+json');
+  assert(typeof hono.idempotency === 'function', 'closed-loop/hono exports idempotency');
+  let absent;
+  try { require_.resolve('hono'); } catch (e) { absent = e; }
+  assert(absent, 'hono must not be installed for this check');
+  console.log('closed-loop/fetch runs and closed-loop/hono loads, without hono');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+const esmWebConsumer = webScenario(`import { createRequire } from 'node:module';
+import { withIdempotency } from 'closed-loop/fetch';
+import * as hono from 'closed-loop/hono';
+const require_ = createRequire(import.meta.url);`);
+
+const cjsWebConsumer = webScenario(`'use strict';
+const { withIdempotency } = require('closed-loop/fetch');
+const hono = require('closed-loop/hono');
+const require_ = require;`);
+
+// With hono and @hono/node-server installed by the user: a Hono app with idempotency(), and a fetch
+// handler wrapped by withIdempotency(), each over real HTTP on @hono/node-server. ESM and CJS.
+const honoScenario = (header) => `${header}
+function assert(cond, message) {
+  if (!cond) throw new Error('assertion failed: ' + message);
+}
+async function main() {
+  let honoRuns = 0;
+  const app = new Hono();
+  app.use('/api/*', idempotency());
+  app.post('/api/orders', async (c) => c.json({ run: ++honoRuns, item: (await c.req.json()).item }, 201));
+  let fetchRuns = 0;
+  const guarded = withIdempotency(async (request) => Response.json({ run: ++fetchRuns, item: (await request.json()).item }, { status: 201 }));
+  for (const [label, handler, path, runs] of [['hono', app.fetch, '/api/orders', () => honoRuns], ['fetch', guarded, '/orders', () => fetchRuns]]) {
+    const server = await new Promise((resolve) => {
+      const s = serve({ fetch: handler, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    const url = 'http://127.0.0.1:' + server.address().port + path;
+    const post = () => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': label + '-1' }, body: '{"item":"tea"}' });
+    const first = await post();
+    const second = await post();
+    assert(first.status === 201 && second.status === 201, label + ': statuses ' + first.status + ' ' + second.status);
+    assert(second.headers.get('idempotent-replayed') === 'true', label + ': the second is a replay');
+    assert((await first.text()) === (await second.text()), label + ': the replay has the same body');
+    assert(runs() === 1, label + ': the handler ran once');
+    server.closeAllConnections?.();
+    await new Promise((resolve) => server.close(resolve));
+  }
+  console.log('closed-loop/hono and closed-loop/fetch over HTTP on @hono/node-server');
+}
+main().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+const esmHonoConsumer = honoScenario(`import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+import { idempotency } from 'closed-loop/hono';
+import { withIdempotency } from 'closed-loop/fetch';`);
+
+const cjsHonoConsumer = honoScenario(`'use strict';
+const { Hono } = require('hono');
+const { serve } = require('@hono/node-server');
+const { idempotency } = require('closed-loop/hono');
+const { withIdempotency } = require('closed-loop/fetch');`);
+
+// Type-level use of closed-loop/fetch (a Next.js-style route handler) and closed-loop/hono.
+const webTypes = `import { withIdempotency, type FetchIdempotencyOptions } from 'closed-loop/fetch';
+import { idempotency, type HonoIdempotencyOptions } from 'closed-loop/hono';
+import { HttpIdempotency, type StoredHttpResponse } from 'closed-loop';
+import { Hono } from 'hono';
+
+class AppRequest extends Request {
+  readonly user = 'u-1';
+}
+const options: FetchIdempotencyOptions<AppRequest> = { required: true, scope: (request) => request.user };
+export const POST: (request: AppRequest, context: { params: Promise<{ id: string }> }) => Promise<Response> = withIdempotency(
+  async (request: AppRequest, context: { params: Promise<{ id: string }> }) => Response.json({ id: (await context.params).id, user: request.user }, { status: 201 }),
+  options,
+);
+const honoOptions: HonoIdempotencyOptions = { scope: (_request, c) => c.req.header('x-user'), errors: 'next' };
+const app = new Hono();
+app.use('/api/*', idempotency(honoOptions));
+export default app;
+export const rules = new HttpIdempotency<Request>({ maxResponseBytes: 1024 }, (request) => request.method);
+export const stored: StoredHttpResponse = { status: 201, headers: {}, body: '' };
+`;
+
 // require() of every entry with Node's require(esm) turned off: the CommonJS build must load no ES
 // module, as Jest and other CommonJS loaders without require(esm) need.
 const cjsEveryEntry = `'use strict';
-for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react']) {
+for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/fetch', 'closed-loop/hono', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react']) {
   const m = require(entry);
   if (!require.resolve(entry).endsWith('.cjs') || Object.keys(m).length === 0) throw new Error(entry + ': ' + require.resolve(entry));
 }
@@ -752,7 +866,7 @@ function checks(tmp) {
   const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/;
   const stray = files.filter((f) => !allowed.test(f));
   const needed = ['package.json', 'LICENSE'].concat(
-    ...['index', 'express', 'redis', 'supabase', 'react'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
+    ...['index', 'express', 'fetch', 'hono', 'redis', 'supabase', 'react'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
   );
   const missing = needed.filter((f) => !files.includes(f));
   if (stray.length || missing.length) {
@@ -830,7 +944,7 @@ function checks(tmp) {
 
   // (e) Installing closed-loop alone installs no framework.
   const nm = join(app, 'node_modules');
-  const frameworks = ['express', 'react', 'react-dom', 'ioredis', 'redis', '@supabase', 'opossum', 'cockatiel'];
+  const frameworks = ['express', 'hono', '@hono', 'react', 'react-dom', 'ioredis', 'redis', '@supabase', 'opossum', 'cockatiel'];
   const present = frameworks.filter((name) => existsSync(join(nm, name)));
   const listing = readdirSync(nm)
     .filter((n) => !n.startsWith('.'))
@@ -846,6 +960,12 @@ function checks(tmp) {
   check("ESM: import 'closed-loop/supabase' without @supabase/supabase-js installed", process.execPath, ['supabase-esm.mjs'], app, { timeoutMs: 30_000 });
   check("CJS: require('closed-loop/supabase') without @supabase/supabase-js installed", process.execPath, ['supabase-cjs.cjs'], app, { timeoutMs: 30_000 });
 
+  // (e3) closed-loop/fetch and closed-loop/hono without hono: withIdempotency runs, the Hono entry loads.
+  writeFileSync(join(app, 'web-esm.mjs'), esmWebConsumer);
+  writeFileSync(join(app, 'web-cjs.cjs'), cjsWebConsumer);
+  check("ESM: import 'closed-loop/fetch' (a guarded handler, a replay) and 'closed-loop/hono' without hono installed", process.execPath, ['web-esm.mjs'], app, { timeoutMs: 30_000 });
+  check("CJS: require('closed-loop/fetch') (a guarded handler, a replay) and 'closed-loop/hono' without hono installed", process.execPath, ['web-cjs.cjs'], app, { timeoutMs: 30_000 });
+
   // (f) The adapters with their peers installed by the user, as ESM and as CJS.
   const peers = check('npm install express ioredis (the optional peers)', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'express@^5', 'ioredis@^5'], app, { timeoutMs: 300_000 });
   if (!peers.ok) return;
@@ -857,6 +977,34 @@ function checks(tmp) {
   const withRedis = redisServer ? ' and a real redis-server' : ' (no redis-server here)';
   check(`ESM: closed-loop/express + closed-loop/redis (idempotency, SSE, pub/sub) over HTTP${withRedis}`, process.execPath, ['adapters-esm.mjs'], app, { timeoutMs: 60_000, env });
   check(`CJS: closed-loop/express + closed-loop/redis (idempotency, SSE, pub/sub) over HTTP${withRedis}`, process.execPath, ['adapters-cjs.cjs'], app, { timeoutMs: 60_000, env });
+
+  // (f2) closed-loop/hono and closed-loop/fetch with hono and @hono/node-server installed by the user:
+  // over HTTP as ESM and CJS, and their types under node16 (.mts + .cts) and bundler resolution.
+  const honoPeers = check('npm install hono @hono/node-server (the optional peer, and its Node server)', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'hono@^4', '@hono/node-server@^2'], app, { timeoutMs: 300_000 });
+  if (honoPeers.ok) {
+    writeFileSync(join(app, 'hono-esm.mjs'), esmHonoConsumer);
+    writeFileSync(join(app, 'hono-cjs.cjs'), cjsHonoConsumer);
+    check('ESM: closed-loop/hono and closed-loop/fetch over HTTP on @hono/node-server (a replay each, one run each)', process.execPath, ['hono-esm.mjs'], app, { timeoutMs: 30_000 });
+    check('CJS: closed-loop/hono and closed-loop/fetch over HTTP on @hono/node-server (a replay each, one run each)', process.execPath, ['hono-cjs.cjs'], app, { timeoutMs: 30_000 });
+    if (tsc) {
+      const web = { strict: true, noEmit: true, skipLibCheck: false, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, target: 'ES2022' };
+      mkdirSync(join(app, 'web-node16'));
+      writeFileSync(join(app, 'web-node16', 'routes.mts'), webTypes);
+      writeFileSync(join(app, 'web-node16', 'routes.cts'), webTypes);
+      writeJson(join(app, 'tsconfig.web-node16.json'), {
+        compilerOptions: { ...web, module: 'node16', moduleResolution: 'node16', lib: ['ES2022', 'DOM', 'DOM.Iterable'], types: [] },
+        files: ['web-node16/routes.mts', 'web-node16/routes.cts'],
+      });
+      mkdirSync(join(app, 'web-bundler'));
+      writeFileSync(join(app, 'web-bundler', 'routes.ts'), webTypes);
+      writeJson(join(app, 'tsconfig.web-bundler.json'), {
+        compilerOptions: { ...web, module: 'esnext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM', 'DOM.Iterable'], types: [] },
+        files: ['web-bundler/routes.ts'],
+      });
+      check('TypeScript consumer of closed-loop/fetch and closed-loop/hono, moduleResolution node16 (.mts + .cts), strict', process.execPath, [tsc, '-p', 'tsconfig.web-node16.json'], app);
+      check('TypeScript consumer of closed-loop/fetch and closed-loop/hono, moduleResolution bundler, strict', process.execPath, [tsc, '-p', 'tsconfig.web-bundler.json'], app);
+    }
+  }
 
   // (g) closed-loop/react with React installed by the user: ESM and CJS (server rendering), and a
   // TSX consumer type-checked against the declarations of both builds.
