@@ -1,8 +1,10 @@
 // HTTP throughput of an Express 5 POST route with and without idempotency middleware: bare, closed-loop
 // on the memory store (new keys), replays of one key, closed-loop on the Redis store (new keys), and
-// express-idempotency with its default in-memory adapter (new keys). For the Redis cases the CPU
-// redis-server spent per request is printed too (read from /proc on Linux). Run with `npm run bench`
-// (builds dist first, then runs bench/run.mjs and this file).
+// express-idempotency with its default in-memory adapter (new keys). Then the web-standard adapters
+// against a bare Hono route on @hono/node-server: closed-loop/hono's middleware and
+// closed-loop/fetch's withIdempotency() (served with serve({ fetch })), memory store, new keys. For
+// the Redis cases the CPU redis-server spent per request is printed too (read from /proc on Linux).
+// Run with `npm run bench` (builds dist first, then runs bench/run.mjs and this file).
 //
 // Every case's app runs in its own child process (this file with `--serve <case>`), one at a time,
 // while autocannon runs in this (parent) process against 127.0.0.1 only: on a 2-core machine the
@@ -10,9 +12,13 @@
 // started for every case in every round, so every round measures the same thing (an empty store
 // that fills while the load runs) and no case carries state from an earlier round.
 //
-// Rounds are interleaved: each round runs every case once, in a fresh (seeded) order, with the bare
-// baseline before the first case and again after every case; a ratio against bare uses the bare
-// runs on either side of the case, and the verdict is the median of the rounds' ratios. Per case and
+// Rounds are interleaved: each round runs every case once, in a fresh (seeded) order, with the case's
+// bare baseline (bare Express, or bare Hono for the Hono and fetch cases) run just before and just
+// after it; a ratio against bare uses the bare runs on either side of the case, and the verdict is
+// the median of the rounds' ratios. Two ratios are reported: of requests/s, and of the server's CPU
+// time per request (bare µs/req ÷ case µs/req: the throughput a CPU-bound server would have). The
+// second is the steadier one on a shared machine, where other processes take the CPU away from the
+// server for a while and requests/s moves with them. Per case and
 // round: start the child, check it over HTTP (status, body, replay header, handler runs), warm it up
 // (not recorded), then measure for a fixed duration with a fixed number of connections. Every
 // request carries an `Idempotency-Key` header made by `crypto.randomUUID()` in autocannon's
@@ -43,11 +49,14 @@ const RESPONSE_TEXT = JSON.stringify(RESPONSE_BODY);
 const REDIS_PREFIX = 'closed-loop-bench:idem:';
 
 const allCases = [
-  { id: 'bare', label: 'bare Express 5 route (express.json())' },
-  { id: 'memory', label: 'closed-loop, memory store, new keys', newKeys: true },
-  { id: 'replay', label: 'closed-loop, memory store, replays of one key' },
-  { id: 'redis', label: 'closed-loop, Redis store, new keys', newKeys: true, redis: true },
-  { id: 'expressIdempotency', label: 'express-idempotency 1.0.6 (in-memory), new keys', newKeys: true },
+  { id: 'bare', label: 'bare Express 5 route (express.json())', baseline: true },
+  { id: 'memory', label: 'closed-loop, memory store, new keys', base: 'bare' },
+  { id: 'replay', label: 'closed-loop, memory store, replays of one key', base: 'bare' },
+  { id: 'redis', label: 'closed-loop, Redis store, new keys', redis: true, base: 'bare' },
+  { id: 'expressIdempotency', label: 'express-idempotency 1.0.6 (in-memory), new keys', base: 'bare' },
+  { id: 'honoBare', label: 'bare Hono route on @hono/node-server (c.req.json())', baseline: true },
+  { id: 'hono', label: 'closed-loop/hono, memory store, new keys', base: 'honoBare' },
+  { id: 'fetch', label: 'closed-loop/fetch withIdempotency, memory store, new keys', base: 'honoBare' },
 ];
 
 const targets = [
@@ -55,6 +64,8 @@ const targets = [
   { label: 'replays of one key / bare', num: 'replay', den: 'bare', min: 1.0 },
   { label: 'Redis (new keys) / bare', num: 'redis', den: 'bare', min: 0.6 },
   { label: 'memory (new keys) / express-idempotency', num: 'memory', den: 'expressIdempotency', min: 1.5 },
+  { label: 'Hono middleware (new keys) / bare Hono', num: 'hono', den: 'honoBare', min: 0.85 },
+  { label: 'withIdempotency (new keys) / bare Hono', num: 'fetch', den: 'honoBare', min: 0.85 },
 ];
 const informational = [
   { label: 'Redis (new keys) / express-idempotency', num: 'redis', den: 'expressIdempotency' },
@@ -77,8 +88,9 @@ async function main() {
   const CONNECTIONS = positiveInt(process.env.BENCH_CONNECTIONS, 32);
   const PROF = process.env.BENCH_PROF;
   const VERBOSE = process.env.BENCH_VERBOSE === '1';
-  const only = process.env.BENCH_ONLY ? new Set(['bare', ...process.env.BENCH_ONLY.split(',')]) : undefined;
-  let cases = only ? allCases.filter((c) => only.has(c.id)) : allCases;
+  const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+  // A case brings its baseline along.
+  let cases = only ? allCases.filter((c) => only.has(c.id) || allCases.some((o) => only.has(o.id) && o.base === c.id)) : allCases;
 
   const { default: autocannon } = await import('autocannon');
   const started = process.hrtime.bigint();
@@ -99,11 +111,10 @@ async function main() {
   const problems = new Map(cases.map((c) => [c.id, []]));
   const random = mulberry32(0x1de4);
   try {
-    // The baseline runs before the first case of a round and again after every case, so each case
-    // is compared with the mean of the bare runs just before and just after it (machine speed
-    // drifts; a sandwich cancels a linear drift).
-    const baseline = cases.find((c) => c.id === 'bare');
-    const others = cases.filter((c) => c !== baseline);
+    // Each case is compared with the mean of its baseline's runs just before and just after it
+    // (machine speed drifts; a sandwich cancels a linear drift). A baseline run after one case is
+    // the run before the next case with the same baseline.
+    const others = cases.filter((c) => !c.baseline);
     const measure = async (c, round) => {
       const sample = await runCase(c, { autocannon, redis, DURATION, WARMUP, CONNECTIONS, prof: PROF === c.id, round });
       samples.get(c.id).push(sample);
@@ -116,12 +127,15 @@ async function main() {
       return sample;
     };
     for (let round = 0; round < ROUNDS; round++) {
-      let before = await measure(baseline, round);
+      const last = new Map();
       for (const c of shuffled(others, random)) {
+        const baseline = cases.find((b) => b.id === c.base);
+        const before = last.get(baseline.id) ?? (await measure(baseline, round));
         const sample = await measure(c, round);
         const after = await measure(baseline, round);
         sample.baselineRps = (before.rps + after.rps) / 2;
-        before = after;
+        sample.baselineCpu = (before.cpuPerRequest + after.cpuPerRequest) / 2;
+        last.set(baseline.id, after);
       }
     }
   } finally {
@@ -171,7 +185,7 @@ async function runCase(c, { autocannon, redis, DURATION, WARMUP, CONNECTIONS, pr
     const ok = result['2xx'];
     if (result.non2xx > 0) problems.push(`${result.non2xx} non-2xx responses (${statusSummary(result)})`);
     if (result.errors > 0 || result.timeouts > 0) problems.push(`${result.errors} errors, ${result.timeouts} timeouts`);
-    if (c.id === 'replay' ? runs !== 0 : c.id !== 'bare' && (runs < ok || runs > ok + CONNECTIONS)) {
+    if (c.id === 'replay' ? runs !== 0 : !c.baseline && (runs < ok || runs > ok + CONNECTIONS)) {
       problems.push(`handler ran ${runs} times for ${ok} 2xx responses`);
     }
     return {
@@ -223,7 +237,7 @@ async function preflight(c, base, server, key) {
   const second = await post(key);
   const runs = (await server.ask('stats')).runs - before;
   if (second.status !== 201 || second.body !== RESPONSE_TEXT) problems.push(`repeated key: ${second.status} ${second.body.slice(0, 200)}`);
-  if (c.id === 'bare') {
+  if (c.baseline) {
     if (runs !== 2) problems.push(`bare route: handler ran ${runs} times for 2 requests`);
   } else {
     if (runs !== 1) problems.push(`repeated key: handler ran ${runs} times for 2 requests with one key`);
@@ -290,7 +304,7 @@ function printReport({ cases, samples, problems, notes, elapsedS, ROUNDS, DURATI
   console.log('');
   console.log(`closed-loop idempotency throughput — Node ${process.version}, ${os.cpus().length} CPU (${os.cpus()[0]?.model ?? 'unknown'}), ${process.platform}/${process.arch}`);
   console.log(
-    `closed-loop ${versionOf('..')} · express ${versionOf('express')} · express-idempotency ${versionOf('express-idempotency')} · ioredis ${versionOf('ioredis')} · autocannon ${versionOf('autocannon')}${redis ? ` · ${redis.version}` : ''}`,
+    `closed-loop ${versionOf('..')} · express ${versionOf('express')} · express-idempotency ${versionOf('express-idempotency')} · hono ${versionOf('hono')} · @hono/node-server ${versionOf('@hono/node-server')} · ioredis ${versionOf('ioredis')} · autocannon ${versionOf('autocannon')}${redis ? ` · ${redis.version}` : ''}`,
   );
   console.log(
     `${ROUNDS} interleaved rounds; per case and round a fresh server child, ${WARMUP} s warm-up, then ${DURATION} s of POST ${ROUTE} from ${CONNECTIONS} connections (autocannon, 127.0.0.1); median per case; ${elapsedS.toFixed(1)} s`,
@@ -333,30 +347,49 @@ function printReport({ cases, samples, problems, notes, elapsedS, ROUNDS, DURATI
     for (const c of invalid) for (const p of problems.get(c.id).slice(0, 5)) console.log(`  ${c.id}: ${p}`);
   }
 
-  console.log('');
-  console.log('Throughput ratios (higher is better): per round, against the bare runs just before and after; median over rounds');
-  const ratioRows = [['ratio', 'value', 'rounds min–max', 'target', 'result']];
-  for (const t of targets) {
-    ratioRows.push([t.label, ...ratioCells(results, t, `>= ${t.min}`, (v) => (v >= t.min ? 'PASS' : 'MISS'))]);
+  for (const [title, metric] of [
+    ['Throughput ratios (higher is better): requests/s, per round, against the bare runs just before and after; median over rounds', 'rps'],
+    ['CPU ratios (higher is better): bare server CPU µs/req ÷ case CPU µs/req, per round, as above; median over rounds', 'cpu'],
+  ]) {
+    console.log('');
+    console.log(title);
+    const ratioRows = [['ratio', 'value', 'rounds min–max', 'target', 'result']];
+    for (const t of targets) {
+      ratioRows.push([t.label, ...ratioCells(results, t, metric, `>= ${t.min}`, (v) => (v >= t.min ? 'PASS' : 'MISS'))]);
+    }
+    for (const t of informational) {
+      ratioRows.push([t.label, ...ratioCells(results, t, metric, '—', () => 'info')]);
+    }
+    printTable(ratioRows, [false, true, true, true, false]);
   }
-  for (const t of informational) {
-    ratioRows.push([t.label, ...ratioCells(results, t, '—', () => 'info')]);
-  }
-  printTable(ratioRows, [false, true, true, true, false]);
   console.log('');
+  // One machine-readable line, for collecting runs (bench/README or docs/benchmarks.md tables).
+  const summary = {};
+  for (const t of [...targets, ...informational]) {
+    for (const metric of ['rps', 'cpu']) {
+      const cells = ratioCells(results, t, metric, '', () => '');
+      if (cells[0] !== '—') summary[`${t.num}/${t.den}:${metric}`] = Number(cells[0]);
+    }
+  }
+  console.log(`RATIOS ${JSON.stringify(summary)}`);
 }
 
 // The ratio of two cases is taken within each round (against the bare runs just before and after
 // the case, or the other case's run in the same round) and the median over rounds is the figure: the speed of a shared VM drifts by tens of percent from one
 // minute to the next, and a ratio of per-case medians taken from different minutes moves with it.
-function ratioCells(results, { num, den }, target, verdict) {
+function ratioCells(results, { num, den }, metric, target, verdict) {
   const a = results.get(num);
   const b = results.get(den);
   if (!a || !b) return ['—', '', target, 'skipped'];
   if (!a.valid || !b.valid) return ['—', '', target, 'INVALID'];
   // Against the baseline: each sample's own sandwich of bare runs. Between two other cases: the
   // samples of the same round.
-  const perRound = a.samples.map((x, i) => x.rps / (den === 'bare' ? x.baselineRps : b.samples[i].rps));
+  const againstBase = allCases.find((c) => c.id === num)?.base === den;
+  const perRound = a.samples.map((x, i) =>
+    metric === 'rps'
+      ? x.rps / (againstBase ? x.baselineRps : b.samples[i].rps)
+      : (againstBase ? x.baselineCpu : b.samples[i].cpuPerRequest) / x.cpuPerRequest,
+  );
   const v = median(perRound);
   return [v.toFixed(3), `${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}`, target, verdict(v)];
 }
@@ -365,6 +398,7 @@ function ratioCells(results, { num, den }, target, verdict) {
 // Child: one app.
 
 async function serve(caseId, redisUrl) {
+  if (['honoBare', 'hono', 'fetch'].includes(caseId)) return serveWeb(caseId);
   try {
     const { default: express } = await import('express');
     const app = express();
@@ -419,29 +453,73 @@ async function serve(caseId, redisUrl) {
     const server = await new Promise((resolve, reject) => {
       const s = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve(s)));
     });
-    process.on('message', async (message) => {
-      if (message.type === 'stats') {
-        const cpu = process.cpuUsage();
-        process.send({ id: message.id, runs, cpuUs: cpu.user + cpu.system, storeSize: await storeSize() });
-      } else if (message.type === 'stop') {
-        // With BENCH_PROF, the request count goes next to the profile, to compare per request.
-        if (process.execArgv.includes('--cpu-prof')) {
-          const { writeFileSync } = await import('node:fs');
-          writeFileSync(`/tmp/closed-loop-bench-prof/${process.pid}.runs`, String(runs));
-        }
-        server.closeAllConnections?.();
-        server.close();
-        await closeStore().catch(() => {});
-        process.exit(0);
-      }
-    });
-    // The parent is gone: stop too.
-    process.on('disconnect', () => process.exit(0));
+    listenForParent(server, () => runs, () => storeSize(), () => closeStore());
     process.send({ id: 0, port: server.address().port });
   } catch (error) {
     process.send({ id: 0, error: String(error?.stack ?? error) });
     process.exit(1);
   }
+}
+
+// The web-standard cases: a Hono app (bare, or with closed-loop/hono's middleware) or a fetch handler
+// wrapped by closed-loop/fetch's withIdempotency(), on @hono/node-server.
+async function serveWeb(caseId) {
+  try {
+    const { serve: serveNode } = await import('@hono/node-server');
+    let runs = 0;
+    let fetch;
+    if (caseId === 'fetch') {
+      const { withIdempotency } = await importDist('fetch');
+      fetch = withIdempotency(async (request) => {
+        await request.json();
+        runs++;
+        return Response.json(RESPONSE_BODY, { status: 201 });
+      });
+    } else {
+      const { Hono } = await import('hono');
+      const app = new Hono();
+      if (caseId === 'hono') {
+        const { idempotency } = await importDist('hono');
+        app.use(ROUTE, idempotency());
+      }
+      app.post(ROUTE, async (c) => {
+        await c.req.json();
+        runs++;
+        return c.json(RESPONSE_BODY, 201);
+      });
+      fetch = app.fetch;
+    }
+    const server = await new Promise((resolve) => {
+      const s = serveNode({ fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+    });
+    listenForParent(server, () => runs, () => undefined, async () => {});
+    process.send({ id: 0, port: server.address().port });
+  } catch (error) {
+    process.send({ id: 0, error: String(error?.stack ?? error) });
+    process.exit(1);
+  }
+}
+
+// 'stats' and 'stop' from the parent.
+function listenForParent(server, runs, storeSize, closeStore) {
+  process.on('message', async (message) => {
+    if (message.type === 'stats') {
+      const cpu = process.cpuUsage();
+      process.send({ id: message.id, runs: runs(), cpuUs: cpu.user + cpu.system, storeSize: await storeSize() });
+    } else if (message.type === 'stop') {
+      // With BENCH_PROF, the request count goes next to the profile, to compare per request.
+      if (process.execArgv.includes('--cpu-prof')) {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(`/tmp/closed-loop-bench-prof/${process.pid}.runs`, String(runs()));
+      }
+      server.closeAllConnections?.();
+      server.close();
+      await closeStore().catch(() => {});
+      process.exit(0);
+    }
+  });
+  // The parent is gone: stop too.
+  process.on('disconnect', () => process.exit(0));
 }
 
 // dist/ may be rebuilt (and briefly removed) by a concurrent build: retry the import a few times.
