@@ -11,6 +11,7 @@ import {
   TimeoutError,
   unrefTimer,
 } from 'closed-loop';
+import { checkNumber, nonNegative } from '../../src/internal/validate.js';
 import { type AccessTokenSource, ManagedChannel, type SupabaseRealtimeClient } from './channel.js';
 
 /** Options of {@link createSupabaseTransport}. */
@@ -132,8 +133,8 @@ class SupabaseTransport implements RealtimeTransport {
     }
     this.ack = options.ack ?? true;
     this.isPrivate = options.private ?? false;
-    this.publishTimeoutMs = nonNegative(options.publishTimeoutMs, 10_000, 'publishTimeoutMs');
-    this.idleCloseMs = nonNegative(options.idleCloseMs, 30_000, 'idleCloseMs');
+    this.publishTimeoutMs = checkNumber('publishTimeoutMs', options.publishTimeoutMs, nonNegative, 'createSupabaseTransport') ?? 10_000;
+    this.idleCloseMs = checkNumber('idleCloseMs', options.idleCloseMs, nonNegative, 'createSupabaseTransport') ?? 30_000;
     this.clock = options.clock ?? realClock;
   }
 
@@ -351,14 +352,6 @@ class SupabaseTransport implements RealtimeTransport {
     this.status = next;
     this.listener.onStatus(next);
   }
-}
-
-function nonNegative(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`createSupabaseTransport: ${name} must be a finite number >= 0`);
-  }
-  return value;
 }
 
 /** A broadcast payload that has what every change event has. */

@@ -1,4 +1,5 @@
 import { type Clock, realClock } from '../clock/clock.js';
+import { checkNumber, nonNegative, positive } from '../internal/validate.js';
 
 /** Options of {@link RetryBudget}. @category Client */
 export interface RetryBudgetOptions {
@@ -65,10 +66,9 @@ export class RetryBudget {
 
   /** @param options - see {@link RetryBudgetOptions} */
   constructor(options: RetryBudgetOptions = {}) {
-    this.ratio = finiteNonNegative('ratio', options.ratio, 0.1);
-    const minPerSecond = finiteNonNegative('minPerSecond', options.minPerSecond, 1);
-    const ttlMs = finiteNonNegative('ttlMs', options.ttlMs, 10_000);
-    if (ttlMs === 0) throw new TypeError('closed-loop: retry budget `ttlMs` must be > 0');
+    this.ratio = checkNumber('ratio', options.ratio, nonNegative, 'RetryBudget') ?? 0.1;
+    const minPerSecond = checkNumber('minPerSecond', options.minPerSecond, nonNegative, 'RetryBudget') ?? 1;
+    const ttlMs = checkNumber('ttlMs', options.ttlMs, positive, 'RetryBudget') ?? 10_000;
     this.reserve = (minPerSecond * ttlMs) / 1000;
     this.slotMs = ttlMs / SLOTS;
     this.clock = options.clock ?? realClock;
@@ -126,12 +126,4 @@ export class RetryBudget {
     }
     return this.reserve + this.ratio * deposited - withdrawn;
   }
-}
-
-function finiteNonNegative(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`closed-loop: retry budget \`${name}\` must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
 }

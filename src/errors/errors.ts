@@ -16,7 +16,7 @@ type Branded = { [BRAND]?: readonly string[] };
 function kindsOf(instance: object): string[] {
   const kinds: string[] = [];
   for (let proto = Object.getPrototypeOf(instance); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    const kind = Object.prototype.hasOwnProperty.call(proto.constructor, 'errorKind')
+    const kind = Object.hasOwn(proto.constructor, 'errorKind')
       ? (proto.constructor as { errorKind?: unknown }).errorKind
       : undefined;
     if (typeof kind === 'string') kinds.push(kind);
@@ -267,8 +267,9 @@ export type IdempotencyErrorCode =
   | 'KEY_MISMATCH'
   | 'STORE_UNAVAILABLE';
 
+// Pure: a bundle that never reads it leaves it out.
 /** The HTTP status that answers each {@link IdempotencyErrorCode}. @category Errors */
-export const IDEMPOTENCY_ERROR_STATUS: Readonly<Record<IdempotencyErrorCode, number>> = Object.freeze({
+export const IDEMPOTENCY_ERROR_STATUS: Readonly<Record<IdempotencyErrorCode, number>> = /* @__PURE__ */ Object.freeze({
   KEY_MISSING: 400,
   KEY_INVALID: 400,
   KEY_IN_USE: 409,

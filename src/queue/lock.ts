@@ -1,5 +1,6 @@
 import { type Clock, realClock, type TimerHandle, unrefTimer } from '../clock/clock.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
+import { checkNumber, positive } from '../internal/validate.js';
 
 /** Options of {@link QueueLock.request}: the part of the Web Locks `LockOptions` the queue uses. @category Offline queue */
 export interface QueueLockOptions {
@@ -155,8 +156,8 @@ export class StorageLeaseLock implements QueueLock {
       throw new TypeError('closed-loop: StorageLeaseLock(store): `store` must implement tryAcquireLease and releaseLease');
     }
     this.store = store;
-    this.leaseMs = positive('leaseMs', options.leaseMs, 10_000);
-    this.pollMs = positive('pollMs', options.pollMs, 250);
+    this.leaseMs = checkNumber('leaseMs', options.leaseMs, positive, 'StorageLeaseLock') ?? 10_000;
+    this.pollMs = checkNumber('pollMs', options.pollMs, positive, 'StorageLeaseLock') ?? 250;
     this.clock = options.clock ?? realClock;
   }
 
@@ -236,14 +237,6 @@ function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promi
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`closed-loop: \`${name}\` must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
 }
 
 function lockArguments<T>(

@@ -1,3 +1,4 @@
+import { describeValue } from '../internal/validate.js';
 import { QueueStorageError } from './errors.js';
 
 /**
@@ -175,14 +176,14 @@ export function decodeEntry(entry: StoredEntry): QueueRecord | QueueStorageError
 }
 
 function shapeProblem(value: unknown, id: string): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `expected an object, found ${describe(value)}`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `expected an object, found ${describeStored(value)}`;
   const r = value as Record<string, unknown>;
   if (r.id !== id) return 'its id does not match the key it is stored under';
   if (typeof r.idempotencyKey !== 'string' || r.idempotencyKey === '') return 'no idempotencyKey';
   if (typeof r.priority !== 'number' || !Number.isFinite(r.priority)) return 'no finite priority';
   if (!isCount(r.attempts) || !isCount(r.failures)) return 'attempts or failures is not a count';
   if (!isTime(r.createdAt)) return 'no createdAt time';
-  if (!STATES.has(r.state)) return `unknown state ${describe(r.state)}`;
+  if (!STATES.has(r.state)) return `unknown state ${describeStored(r.state)}`;
   if (!optional(r.type, (t) => typeof t === 'string')) return 'type is not a string';
   if (!optional(r.nextAttemptAt, isTime) || !optional(r.inFlightSince, isTime)) return 'a time field is not a number';
   if (!optional(r.lastError, isErrorInfo)) return 'lastError is not an error description';
@@ -192,11 +193,9 @@ function shapeProblem(value: unknown, id: string): string | undefined {
   return undefined;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `a string (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)})`;
-  return typeof value;
+/** A stored value described for a message, a long string cut short (a corrupt entry may hold anything). */
+function describeStored(value: unknown): string {
+  return describeValue(typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }
 
 /**

@@ -1,10 +1,10 @@
 // The public shapes a RealtimeSyncService takes and reports (its options, a subscription's options,
 // a change to publish, its `status`/`error` events), and the check of its options.
 import { type Clock, realClock } from '../clock/clock.js';
+import { checkNumber, nonNegativeInteger, positiveInteger } from '../internal/validate.js';
 import { InMemoryTransport } from './in-memory-transport.js';
 import type { RealtimeSyncService } from './service.js';
 import type { ChangeEvent, ChangeType, RealtimeStatus, RealtimeTransport, RecordId } from './types.js';
-import { integer } from './validation.js';
 
 /** Options of {@link RealtimeSyncService}. @category Realtime */
 export interface RealtimeSyncServiceOptions {
@@ -96,8 +96,8 @@ export function resolveOptions(options: RealtimeSyncServiceOptions): ResolvedOpt
     throw new TypeError('closed-loop: RealtimeSyncService options must be an object');
   }
   const clock = options.clock ?? realClock;
-  const dedupeLimit = integer('dedupeLimit', options.dedupeLimit, 10_000, 1);
-  const maxLatestRecords = integer('maxLatestRecords', options.maxLatestRecords, 10_000, 0);
+  const dedupeLimit = checkNumber('dedupeLimit', options.dedupeLimit, positiveInteger) ?? 10_000;
+  const maxLatestRecords = checkNumber('maxLatestRecords', options.maxLatestRecords, nonNegativeInteger) ?? 10_000;
   if (options.onResync !== undefined && typeof options.onResync !== 'function') {
     throw new TypeError('closed-loop: `onResync` must be a function');
   }

@@ -1,4 +1,5 @@
 import { type Clock, realClock } from '../clock/clock.js';
+import { checkNumber, nonNegative } from '../internal/validate.js';
 import type { SseTransport } from './sse-transport.js';
 
 /** Extra request headers of an {@link SseTransport}: for example an `Authorization` header. @category Realtime */
@@ -176,9 +177,5 @@ export function resolveSseOptions(rawUrl: string | URL, options: SseTransportOpt
 }
 
 function checkMs(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`SseTransport: ${name} must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
+  return checkNumber(name, value, nonNegative, 'SseTransport') ?? fallback;
 }

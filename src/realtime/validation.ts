@@ -1,5 +1,8 @@
 // Checks of what callers and transports hand a RealtimeSyncService, with messages that name the
 // offending value.
+import { describeValue } from '../internal/validate.js';
+
+export { describeValue };
 
 const TYPES: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'BROADCAST']);
 
@@ -35,23 +38,4 @@ export function checkTopic(topic: unknown, method: string, wildcard: boolean): v
   if (!wildcard && topic === '*') {
     throw new TypeError(`closed-loop: ${method}(): "*" means every topic and is only for subscribing`);
   }
-}
-
-/** The option `name`: `fallback` when absent, else an integer of at least `min` (or a TypeError). */
-export function integer(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new TypeError(`closed-loop: \`${name}\` must be an integer >= ${min}, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
-/** A short description of a bad value for an error message: its type, and the value if primitive. */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  return `${typeof value} ${String(value)}`;
 }
