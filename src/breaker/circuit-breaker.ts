@@ -1,6 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, realClock } from '../clock/clock.js';
-import { CircuitBreakerError, type CircuitState, isHttpError } from '../errors/errors.js';
+import { CircuitBreakerError, type CircuitState } from '../errors/errors.js';
+import { countsAgainstServer } from '../internal/failure.js';
+import { checkNumber, nonNegative, positive, positiveInteger, ratio } from '../internal/validate.js';
 import { emitReported } from '../internal/listeners.js';
 import type {
   CircuitBreakerEvents,
@@ -11,11 +13,6 @@ import type {
 import { RollingWindow } from './rolling-window.js';
 
 const STATES: ReadonlySet<string> = new Set(['CLOSED', 'OPEN', 'HALF_OPEN']);
-
-/** The default `isFailure`: everything but a 4xx {@link HttpError}. */
-function defaultIsFailure(error: unknown): boolean {
-  return !(isHttpError(error) && error.status >= 400 && error.status < 500);
-}
 
 /**
  * Stops calling a server that keeps failing, and probes it again after a pause.
@@ -70,22 +67,18 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     super();
     this.name = options.name;
     this.clock = options.clock ?? realClock;
-    this.isFailure = options.isFailure ?? defaultIsFailure;
-    this.failureThreshold = positiveInteger('failureThreshold', options.failureThreshold, 5);
-    this.resetTimeoutMs = nonNegative('resetTimeoutMs', options.resetTimeoutMs, 30_000);
-    this.halfOpenMaxCalls = positiveInteger('halfOpenMaxCalls', options.halfOpenMaxCalls, 1);
-    this.successThreshold = positiveInteger('successThreshold', options.successThreshold, 1);
-    const rate = options.failureRateThreshold;
-    if (rate !== undefined && !(typeof rate === 'number' && rate > 0 && rate <= 1)) {
-      throw new TypeError(`closed-loop: \`failureRateThreshold\` must be a ratio in (0, 1], got ${String(rate)}`);
-    }
+    this.isFailure = options.isFailure ?? countsAgainstServer;
+    this.failureThreshold = checkNumber('failureThreshold', options.failureThreshold, positiveInteger) ?? 5;
+    this.resetTimeoutMs = checkNumber('resetTimeoutMs', options.resetTimeoutMs, nonNegative) ?? 30_000;
+    this.halfOpenMaxCalls = checkNumber('halfOpenMaxCalls', options.halfOpenMaxCalls, positiveInteger) ?? 1;
+    this.successThreshold = checkNumber('successThreshold', options.successThreshold, positiveInteger) ?? 1;
+    const rate = checkNumber('failureRateThreshold', options.failureRateThreshold, ratio);
     this.failureRateThreshold = rate ?? 1;
-    this.minimumCalls = positiveInteger('minimumCalls', options.minimumCalls, 10);
+    this.minimumCalls = checkNumber('minimumCalls', options.minimumCalls, positiveInteger) ?? 10;
     this.countConsecutive = rate === undefined || options.failureThreshold !== undefined;
     if (rate !== undefined) {
-      const windowMs = nonNegative('windowMs', options.windowMs, 60_000);
-      if (windowMs === 0) throw new TypeError('closed-loop: `windowMs` must be > 0');
-      this.window = new RollingWindow(windowMs, positiveInteger('windowBuckets', options.windowBuckets, 10));
+      const windowMs = checkNumber('windowMs', options.windowMs, positive) ?? 60_000;
+      this.window = new RollingWindow(windowMs, checkNumber('windowBuckets', options.windowBuckets, positiveInteger) ?? 10);
     }
   }
 
@@ -321,22 +314,6 @@ interface Settlers {
   probe: boolean;
   succeeded: (value: unknown) => unknown;
   failed: (error: unknown) => Promise<never>;
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`closed-loop: \`${name}\` must be an integer >= 1, got ${String(value)}`);
-  }
-  return value;
-}
-
-function nonNegative(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`closed-loop: \`${name}\` must be a finite number >= 0, got ${String(value)}`);
-  }
-  return value;
 }
 
 function count(value: unknown): number {

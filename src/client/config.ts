@@ -1,7 +1,8 @@
 // A sync client's options, checked and filled in once by createSyncClient: what every call reads.
 // Not exported.
 import { type Clock, realClock } from '../clock/clock.js';
-import { checkBackoffOptions, checkMaxAttempts, checkNonNegative, DEFAULT_MAX_ATTEMPTS, type RetryOptions } from '../retry/options.js';
+import { checkFunction, checkNumber, positiveInteger } from '../internal/validate.js';
+import { checkRetryOptions, DEFAULT_MAX_ATTEMPTS, type RetryOptions } from '../retry/options.js';
 import { checkHoldingQueue } from './durable.js';
 import { EtagCache } from './etag-cache.js';
 import { checkHeaderName, mergeHeaders, parseBaseUrls } from './http.js';
@@ -42,9 +43,7 @@ export function resolveClientOptions(options: SyncClientOptions): ClientConfig {
   }
   const urls = parseBaseUrls(options.baseUrl);
   const clock = checkClock(options.clock) ?? realClock;
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new TypeError('closed-loop: `fetch` must be a function');
-  }
+  checkFunction('fetch', options.fetch);
   const headers: SyncHeadersOption | undefined = options.headers;
   let headersFn: ClientConfig['headersFn'];
   let staticHeaders: Record<string, string> | undefined;
@@ -72,9 +71,7 @@ export function resolveClientOptions(options: SyncClientOptions): ClientConfig {
   let etags: EtagCache | undefined;
   if (etag !== false) {
     const maxEntries = etag === true ? DEFAULT_ETAG_ENTRIES : (etag.maxEntries ?? DEFAULT_ETAG_ENTRIES);
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new TypeError(`closed-loop: \`etagCache.maxEntries\` must be an integer >= 1, got ${String(maxEntries)}`);
-    }
+    checkNumber('etagCache.maxEntries', maxEntries, positiveInteger);
     etags = new EtagCache(maxEntries);
   }
   const budget = options.retryBudget;
@@ -145,11 +142,7 @@ function isRetryBudget(value: unknown): value is RetryBudget {
 }
 
 function checkRetry(options: RetryOptions): RetryOptions {
-  checkMaxAttempts(options.maxAttempts);
-  checkBackoffOptions(options);
-  checkNonNegative('timeoutMs', options.timeoutMs, true);
-  checkNonNegative('maxElapsedMs', options.maxElapsedMs, true);
-  checkNonNegative('maxRetryAfterMs', options.maxRetryAfterMs, true);
+  checkRetryOptions(options);
   return options;
 }
 

@@ -2,6 +2,8 @@
 // sends, the fetch, a failure read as abort or network error, a response read as data, an HttpError
 // or an ETag cache hit. Not exported.
 import { ClosedLoopError, HttpError, NetworkError } from '../errors/errors.js';
+import { isKeyInUseBody } from '../internal/failure.js';
+import { messageOf } from '../internal/message-of.js';
 import type { Call } from './call.js';
 import type { ClientConfig } from './config.js';
 import { headersRecord, isSafeMethod, mergeHeaders, parseBody } from './http.js';
@@ -102,7 +104,7 @@ function answer(config: ClientConfig, response: Response, text: string, call: Ca
       body: data,
       now: config.clock.now(),
       // The first request with this key is still running: wait as told, like a 503.
-      ...(status === 409 && isKeyInUse(data) ? { retryable: true } : {}),
+      ...(status === 409 && isKeyInUseBody(data) ? { retryable: true } : {}),
     });
   }
   if (etags !== undefined && status >= 200 && status < 300) {
@@ -122,12 +124,4 @@ function answer(config: ClientConfig, response: Response, text: string, call: Ca
     replayed: headers['idempotent-replayed'] === 'true',
     fromCache: false,
   };
-}
-
-function isKeyInUse(body: unknown): boolean {
-  return typeof body === 'object' && body !== null && (body as { code?: unknown }).code === 'KEY_IN_USE';
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,9 @@
 // The bridge between a sync client and its offline queue: calls that cannot get through go in, the
 // queue's deliveries come back out through the client, and the callers waiting on them are told.
 // Not exported, apart from SYNC_REQUEST_ITEM_TYPE.
-import { ClosedLoopError, isCircuitBreakerError, isRetryExhaustedError, NetworkError, OfflineQueuedError } from '../errors/errors.js';
+import { ClosedLoopError, isCircuitBreakerError, NetworkError, OfflineQueuedError } from '../errors/errors.js';
+import { lastError } from '../internal/failure.js';
+import { noop } from '../internal/noop.js';
 import type { Call } from './call.js';
 import { queuedRequest } from './durable.js';
 import type { QueuedRequest, SyncClientQueue, SyncQueueItem, SyncRequestOptions, SyncResponse } from './options.js';
@@ -18,8 +20,6 @@ interface Waiter {
 
 /** The client's `request`, through which the queue's deliveries go. */
 type Request = (method: string, path: string, options: SyncRequestOptions) => Promise<SyncResponse<unknown>>;
-
-const noop = (): void => {};
 
 /** One client's side of its offline queue. */
 export class QueueBridge {
@@ -121,7 +121,7 @@ export class QueueBridge {
     try {
       return await this.request(request.method, request.path, options);
     } catch (error) {
-      let reason = isRetryExhaustedError(error) ? error.cause : error;
+      let reason = lastError(error);
       // No server reachable is a network failure for the queue: it costs the item no attempt.
       if (isCircuitBreakerError(reason)) {
         reason = new NetworkError('Every server is behind an open circuit breaker', { cause: reason });

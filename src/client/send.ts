@@ -1,12 +1,14 @@
 // Sending one call of a sync client: attempts with retry and backoff, the retry budget, failover
 // across the servers' breakers, and the offline queue when the call cannot get through. Not exported.
-import { isCircuitBreakerError, isNetworkError, isRetryExhaustedError, NetworkError, RetryExhaustedError } from '../errors/errors.js';
-import type { RetryContext, RetryOptions } from '../retry/options.js';
+import { isCircuitBreakerError, isRetryExhaustedError, NetworkError, RetryExhaustedError } from '../errors/errors.js';
+import { isOffline, isUnreached } from '../internal/failure.js';
+import { messageOf } from '../internal/message-of.js';
+import { attemptTimeoutMs, type RetryContext, type RetryOptions } from '../retry/options.js';
 import { retryWithBackoff } from '../retry/retry.js';
 import { isRetryableError } from '../retry/should-retry.js';
 import type { Call } from './call.js';
 import type { ClientConfig } from './config.js';
-import { attemptHeaders, messageOf, sendToServer } from './exchange.js';
+import { attemptHeaders, sendToServer } from './exchange.js';
 import type { SyncResponse } from './options.js';
 import { CallerAbort } from './servers.js';
 
@@ -57,7 +59,7 @@ export async function sendCall(config: ClientConfig, call: Call, enqueue: Enqueu
     }
     const headers = await attemptHeaders(config, call);
     // Reading the context's signal makes an AbortController; only a deadline or a caller needs one.
-    const signal = call.signal !== undefined || deadlineOf(call.retry) > 0 ? context.signal : undefined;
+    const signal = call.signal !== undefined || (call.retry !== false && attemptTimeoutMs(call.retry) > 0) ? context.signal : undefined;
     try {
       return await config.pool.run(
         call.cursor,
@@ -97,26 +99,9 @@ export async function sendCall(config: ClientConfig, call: Call, enqueue: Enqueu
     // A held (durable) call is already queued: it stays there unless the server said no for good.
     const queueIt =
       call.held !== undefined
-        ? stop !== undefined || isRetryExhaustedError(final) || cannotReach(error)
-        : call.queueable && (stop === 'offline' || cannotReach(error));
+        ? stop !== undefined || isRetryExhaustedError(final) || isUnreached(error)
+        : call.queueable && (stop === 'offline' || isUnreached(error));
     if (queueIt) return enqueue(call, final);
     throw final;
   }
-}
-
-/** Network failures, or every breaker open: the server was not reached. */
-function cannotReach(error: unknown): boolean {
-  const root = isRetryExhaustedError(error) ? error.cause : error;
-  return isNetworkError(root) || isCircuitBreakerError(root) || isCircuitBreakerError(error);
-}
-
-function isOffline(): boolean {
-  const nav = (globalThis as { navigator?: { onLine?: unknown } }).navigator;
-  return nav !== undefined && nav.onLine === false;
-}
-
-function deadlineOf(retry: RetryOptions | false): number {
-  if (retry === false) return 0;
-  const timeoutMs = retry.timeoutMs ?? 30_000;
-  return Number.isFinite(timeoutMs) ? timeoutMs : 0;
 }

@@ -2,7 +2,8 @@
 import { CircuitBreaker } from '../breaker/circuit-breaker.js';
 import type { CircuitBreakerOptions } from '../breaker/options.js';
 import type { Clock } from '../clock/clock.js';
-import { type CircuitBreakerError, isHttpError, isNetworkError } from '../errors/errors.js';
+import { type CircuitBreakerError, isNetworkError } from '../errors/errors.js';
+import { countsAgainstServer } from '../internal/failure.js';
 import type { LoadBalancing, SyncServerInfo } from './options.js';
 
 /**
@@ -11,10 +12,6 @@ import type { LoadBalancing, SyncServerInfo } from './options.js';
  */
 export class CallerAbort {
   constructor(readonly reason: unknown) {}
-}
-
-function defaultIsFailure(error: unknown): boolean {
-  return !(isHttpError(error) && error.status >= 400 && error.status < 500);
 }
 
 /** One base URL. */
@@ -30,7 +27,7 @@ export class Server {
     clock: Clock,
   ) {
     if (options === false) return;
-    const isFailure = options.isFailure ?? defaultIsFailure;
+    const isFailure = options.isFailure ?? countsAgainstServer;
     const breaker = new CircuitBreaker({
       clock,
       name: url,

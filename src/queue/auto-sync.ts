@@ -1,4 +1,6 @@
 import { type Clock, type TimerHandle, unrefTimer } from '../clock/clock.js';
+import { isOffline } from '../internal/failure.js';
+import { checkNumber, positive } from '../internal/validate.js';
 import type { ProcessOptions, ProcessResult } from './flush.js';
 
 /** Options of {@link OfflineQueue.startAutoSync}. @category Offline queue */
@@ -24,9 +26,7 @@ export function startAutoSync(
   options: AutoSyncOptions,
 ): () => void {
   const intervalMs = options.intervalMs ?? DEFAULT_AUTO_SYNC_MS;
-  if (typeof intervalMs !== 'number' || !Number.isFinite(intervalMs) || intervalMs <= 0) {
-    throw new TypeError(`closed-loop: OfflineQueue.startAutoSync: \`intervalMs\` must be a finite number > 0, got ${String(intervalMs)}`);
-  }
+  checkNumber('intervalMs', intervalMs, positive, 'OfflineQueue.startAutoSync');
   let stopped = false;
   let timer: TimerHandle | undefined;
   const flush = (processOptions: ProcessOptions): void => {
@@ -55,8 +55,4 @@ export function startAutoSync(
     if (timer !== undefined) clock.clearTimeout(timer);
     if (listens) target.removeEventListener!('online', onOnline);
   };
-}
-
-function isOffline(): boolean {
-  return (globalThis as { navigator?: { onLine?: unknown } }).navigator?.onLine === false;
 }

@@ -1,5 +1,6 @@
 import { type Clock, realClock, type TimerHandle, unrefTimer } from '../clock/clock.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
+import { sleep } from '../internal/timeout.js';
 import { checkNumber, positive } from '../internal/validate.js';
 
 /** Options of {@link QueueLock.request}: the part of the Web Locks `LockOptions` the queue uses. @category Offline queue */
@@ -223,20 +224,6 @@ export class StorageLeaseLock implements QueueLock {
       if (timer !== undefined) this.clock.clearTimeout(timer);
     };
   }
-}
-
-function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clock.clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = clock.setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function lockArguments<T>(

@@ -1,5 +1,6 @@
 import { type Clock, realClock } from '../clock/clock.js';
-import { checkBackoffOptions, checkNonNegative, type RetryOptions } from '../retry/options.js';
+import { checkFunction, checkNumber, finiteNumber, nonNegative, type NumberRule, optionError, positive } from '../internal/validate.js';
+import { checkAttemptsAndDelays, type RetryOptions } from '../retry/options.js';
 import type { QueueHandler } from './handlers.js';
 import { defaultLock, type QueueLock } from './lock.js';
 import { MemoryQueueStorage } from './memory-storage.js';
@@ -77,6 +78,7 @@ export interface QueueSettings<P> {
 
 const DEFAULT_MAX_ATTEMPTS = 10;
 const DEFAULT_RETENTION_MS = 86_400_000;
+const RETENTION: NumberRule = { text: "a finite number > 0 (at most the server's idempotency TTL)", test: positive.test };
 const MAX_KEY_LENGTH = 255;
 
 const storageIds = new WeakMap<object, string>();
@@ -88,34 +90,25 @@ export function queueSettings<P>(options: OfflineQueueOptions<P>): QueueSettings
   const storage = options.storage ?? new MemoryQueueStorage();
   checkStorage(storage);
   const clock = options.clock ?? realClock;
-  if (options.handler !== undefined && typeof options.handler !== 'function') {
-    throw new TypeError('closed-loop: OfflineQueue: `handler` must be a function');
-  }
+  checkFunction('handler', options.handler, 'OfflineQueue');
   const handlers = new Map<string, QueueHandler<P>>();
   if (options.handlers !== undefined) {
     if (typeof options.handlers !== 'object' || options.handlers === null) {
       throw new TypeError('closed-loop: OfflineQueue: `handlers` must be an object of functions by item type');
     }
     for (const [type, fn] of Object.entries(options.handlers)) {
-      if (typeof fn !== 'function') throw new TypeError(`closed-loop: OfflineQueue: \`handlers.${type}\` must be a function`);
+      if (typeof fn !== 'function') throw optionError(`handlers.${type}`, 'a function', 'OfflineQueue');
       handlers.set(type, fn);
     }
   }
   const retry = options.retry ?? {};
   if (typeof retry !== 'object' || retry === null) throw new TypeError('closed-loop: OfflineQueue: `retry` must be an object (RetryOptions)');
-  checkBackoffOptions(retry);
-  checkNonNegative('timeoutMs', retry.timeoutMs);
-  checkNonNegative('maxRetryAfterMs', retry.maxRetryAfterMs, true);
-  if (retry.maxAttempts !== undefined && (typeof retry.maxAttempts !== 'number' || !Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1)) {
-    throw new TypeError(`closed-loop: \`maxAttempts\` must be a finite integer >= 1, got ${String(retry.maxAttempts)}`);
-  }
-  if (retry.shouldRetry !== undefined && typeof retry.shouldRetry !== 'function') {
-    throw new TypeError('closed-loop: OfflineQueue: `retry.shouldRetry` must be a function');
-  }
+  const maxAttempts = checkAttemptsAndDelays(retry, DEFAULT_MAX_ATTEMPTS);
+  // The deadline of one handler call: finite here (0, the default, is none).
+  checkNumber('timeoutMs', retry.timeoutMs, nonNegative);
+  checkFunction('retry.shouldRetry', retry.shouldRetry, 'OfflineQueue');
   const maxRetentionMs = options.maxRetentionMs ?? DEFAULT_RETENTION_MS;
-  if (typeof maxRetentionMs !== 'number' || !Number.isFinite(maxRetentionMs) || maxRetentionMs <= 0) {
-    throw new TypeError(`closed-loop: OfflineQueue: \`maxRetentionMs\` must be a finite number > 0 (at most the server's idempotency TTL), got ${String(maxRetentionMs)}`);
-  }
+  checkNumber('maxRetentionMs', maxRetentionMs, RETENTION, 'OfflineQueue');
   if (options.lock !== undefined && (typeof options.lock !== 'object' || options.lock === null || typeof options.lock.request !== 'function')) {
     throw new TypeError('closed-loop: OfflineQueue: `lock` must have the Web Locks request(name, options, callback) shape');
   }
@@ -129,7 +122,7 @@ export function queueSettings<P>(options: OfflineQueueOptions<P>): QueueSettings
     handler: options.handler,
     handlers,
     retry,
-    maxAttempts: retry.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    maxAttempts,
     maxRetentionMs,
     timeoutMs: retry.timeoutMs ?? 0,
     lock,
@@ -142,9 +135,7 @@ export function queueSettings<P>(options: OfflineQueueOptions<P>): QueueSettings
 export function checkAddOptions(method: 'add' | 'hold', options: QueueAddOptions): { priority: number; key: string | undefined; type: string | undefined } {
   if (typeof options !== 'object' || options === null) throw new TypeError(`closed-loop: OfflineQueue.${method}(payload, options): \`options\` must be an object`);
   const priority = options.priority ?? 0;
-  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-    throw new TypeError(`closed-loop: OfflineQueue.${method}: \`priority\` must be a finite number, got ${String(priority)}`);
-  }
+  checkNumber('priority', priority, finiteNumber, `OfflineQueue.${method}`);
   const key = options.idempotencyKey;
   if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH)) {
     throw new TypeError(`closed-loop: OfflineQueue.${method}: \`idempotencyKey\` must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);

@@ -43,8 +43,7 @@ export function computeBackoffDelay(
       delay = capped;
       break;
     case 'equal':
-      // min(): with subnormal values, capped / 2 rounds up and the sum could pass capped.
-      delay = Math.min(capped, capped / 2 + unit(random) * (capped / 2));
+      delay = equalJitter(capped, random);
       break;
     case 'decorrelated': {
       const low = Math.min(initial, max);
@@ -65,11 +64,27 @@ export function computeBackoffDelay(
   return delay >= 0 ? Math.min(delay, max) : 0;
 }
 
-function cappedExponential(initial: number, factor: number, attempt: number, max: number): number {
+/**
+ * `initial × factor^(attempt−1)`, capped at `max` (also where it overflows); 0 when `initial` or
+ * `max` is. Shared with SseTransport's reconnect delay.
+ *
+ * @internal
+ */
+export function cappedExponential(initial: number, factor: number, attempt: number, max: number): number {
   if (initial <= 0 || max <= 0) return 0;
   // factor ** (attempt - 1) overflows to Infinity for large attempts; the cap takes over then.
   const value = initial * factor ** (attempt - 1);
   return Number.isFinite(value) ? Math.min(value, max) : max;
+}
+
+/**
+ * Equal jitter: half of `capped` plus a random part of the other half, so between half and all of it.
+ *
+ * @internal
+ */
+export function equalJitter(capped: number, random: () => number): number {
+  // min(): with subnormal values, capped / 2 rounds up and the sum could pass capped.
+  return Math.min(capped, capped / 2 + unit(random) * (capped / 2));
 }
 
 function unit(random: () => number): number {

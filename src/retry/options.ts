@@ -1,4 +1,5 @@
 import type { Clock } from '../clock/clock.js';
+import { checkNumber, nonNegative, nonNegativeOrInfinity, optionError, positiveInteger } from '../internal/validate.js';
 
 /** How a backoff delay is randomised. See {@link computeBackoffDelay}. @category Retry */
 export type JitterMode = 'full' | 'equal' | 'decorrelated' | 'none';
@@ -68,27 +69,37 @@ export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 
 const JITTER_MODES: ReadonlySet<string> = new Set(['full', 'equal', 'decorrelated', 'none']);
 
-/** Refuses an option that is not a finite number >= 0 (or, with `allowInfinity`, Infinity). */
-export function checkNonNegative(name: string, value: number | undefined, allowInfinity = false): void {
-  if (value === undefined) return;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowInfinity && !Number.isFinite(value))) {
-    throw new TypeError(`closed-loop: \`${name}\` must be a ${allowInfinity ? '' : 'finite '}number >= 0, got ${String(value)}`);
-  }
-}
-
+/** Checks the delay options (TypeError on a bad one). */
 export function checkBackoffOptions(options: BackoffOptions): void {
-  checkNonNegative('initialDelayMs', options.initialDelayMs);
-  checkNonNegative('maxDelayMs', options.maxDelayMs);
-  checkNonNegative('backoffMultiplier', options.backoffMultiplier);
+  checkNumber('initialDelayMs', options.initialDelayMs, nonNegative);
+  checkNumber('maxDelayMs', options.maxDelayMs, nonNegative);
+  checkNumber('backoffMultiplier', options.backoffMultiplier, nonNegative);
   if (options.jitter !== undefined && !JITTER_MODES.has(options.jitter)) {
-    throw new TypeError(`closed-loop: \`jitter\` must be one of full, equal, decorrelated, none; got ${String(options.jitter)}`);
+    throw optionError('jitter', `one of full, equal, decorrelated, none; got ${String(options.jitter)}`);
   }
 }
 
-export function checkMaxAttempts(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_MAX_ATTEMPTS;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`closed-loop: \`maxAttempts\` must be a finite integer >= 1, got ${String(value)}`);
-  }
-  return value;
+/**
+ * Checks the options every user of {@link RetryOptions} reads (`maxAttempts`, the delay options,
+ * `maxRetryAfterMs`) and returns `maxAttempts`, or `defaultMaxAttempts` when it is absent.
+ */
+export function checkAttemptsAndDelays(options: RetryOptions, defaultMaxAttempts = DEFAULT_MAX_ATTEMPTS): number {
+  const maxAttempts = checkNumber('maxAttempts', options.maxAttempts, positiveInteger) ?? defaultMaxAttempts;
+  checkBackoffOptions(options);
+  checkNumber('maxRetryAfterMs', options.maxRetryAfterMs, nonNegativeOrInfinity);
+  return maxAttempts;
+}
+
+/** Checks the options of {@link retryWithBackoff} (TypeError on a bad one) and returns `maxAttempts`. */
+export function checkRetryOptions(options: RetryOptions): number {
+  const maxAttempts = checkAttemptsAndDelays(options);
+  checkNumber('timeoutMs', options.timeoutMs, nonNegativeOrInfinity);
+  checkNumber('maxElapsedMs', options.maxElapsedMs, nonNegativeOrInfinity);
+  return maxAttempts;
+}
+
+/** The per-attempt deadline in effect: `timeoutMs` (default 30000), 0 (none) for `0` and for `Infinity`. */
+export function attemptTimeoutMs(options: RetryOptions): number {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return Number.isFinite(timeoutMs) ? timeoutMs : 0;
 }

@@ -1,12 +1,7 @@
-import { isRetryExhaustedError } from '../errors/errors.js';
-import { computeBackoffDelay } from './backoff.js';
-import {
-  checkBackoffOptions,
-  checkMaxAttempts,
-  checkNonNegative,
-  DEFAULT_MAX_RETRY_AFTER_MS,
-  type RetryOptions,
-} from './options.js';
+import { lastError, retryAfterOf } from '../internal/failure.js';
+import { retryDelay } from '../internal/retry-delay.js';
+import { checkFunction } from '../internal/validate.js';
+import { checkAttemptsAndDelays, type RetryOptions } from './options.js';
 import { isRetryableError } from './should-retry.js';
 
 /** What {@link retryPolicyForQueries} returns: TanStack Query's `retry` and `retryDelay` options. @category Retry */
@@ -50,20 +45,14 @@ export interface QueryRetryPolicy {
  */
 export function retryPolicyForQueries(options: RetryOptions = {}): QueryRetryPolicy {
   if (typeof options !== 'object' || options === null) throw new TypeError('closed-loop: retryPolicyForQueries(options): `options` must be an object');
-  const maxAttempts = checkMaxAttempts(options.maxAttempts);
-  checkBackoffOptions(options);
-  checkNonNegative('maxRetryAfterMs', options.maxRetryAfterMs, true);
-  if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
-    throw new TypeError('closed-loop: retryPolicyForQueries: `shouldRetry` must be a function');
-  }
+  const maxAttempts = checkAttemptsAndDelays(options);
   const shouldRetry = options.shouldRetry;
-  const random = options.random ?? Math.random;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+  checkFunction('shouldRetry', shouldRetry, 'retryPolicyForQueries');
   return {
     retry(failureCount, error) {
       const attempt = failureCount + 1;
       if (attempt >= maxAttempts) return false;
-      const cause = isRetryExhaustedError(error) ? error.cause : error;
+      const cause = lastError(error);
       if (shouldRetry === undefined) return isRetryableError(cause);
       const verdict = shouldRetry(cause, attempt);
       if (typeof verdict !== 'boolean') {
@@ -72,12 +61,7 @@ export function retryPolicyForQueries(options: RetryOptions = {}): QueryRetryPol
       return verdict;
     },
     retryDelay(attemptIndex, error) {
-      const cause = isRetryExhaustedError(error) ? error.cause : error;
-      if (options.respectRetryAfter !== false && typeof cause === 'object' && cause !== null) {
-        const wait = (cause as { retryAfterMs?: unknown }).retryAfterMs;
-        if (typeof wait === 'number' && Number.isFinite(wait) && wait >= 0) return Math.min(wait, maxRetryAfterMs);
-      }
-      return computeBackoffDelay(attemptIndex + 1, options, random);
+      return retryDelay(attemptIndex + 1, retryAfterOf(lastError(error)), options);
     },
   };
 }

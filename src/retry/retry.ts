@@ -1,16 +1,9 @@
 import pRetry, { type RetryContext as PRetryContext } from 'p-retry';
 import { type Clock, realClock, type TimerHandle } from '../clock/clock.js';
 import { RetryExhaustedError, TimeoutError } from '../errors/errors.js';
-import { computeBackoffDelay } from './backoff.js';
-import {
-  checkBackoffOptions,
-  checkMaxAttempts,
-  checkNonNegative,
-  DEFAULT_MAX_RETRY_AFTER_MS,
-  DEFAULT_TIMEOUT_MS,
-  type RetryContext,
-  type RetryOptions,
-} from './options.js';
+import { retryAfterOf } from '../internal/failure.js';
+import { retryDelay } from '../internal/retry-delay.js';
+import { attemptTimeoutMs, checkRetryOptions, type RetryContext, type RetryOptions } from './options.js';
 import { isRetryableError } from './should-retry.js';
 
 /**
@@ -62,22 +55,6 @@ export function retryWithBackoff<T>(
   return Promise.resolve(result).then(undefined, (error: unknown) =>
     new RetryRun(fn, options, maxAttempts, startedAt).continueAfter(error),
   );
-}
-
-/** Validates the options (TypeError on a bad one) and returns `maxAttempts`. */
-function checkRetryOptions(options: RetryOptions): number {
-  const maxAttempts = checkMaxAttempts(options.maxAttempts);
-  checkBackoffOptions(options);
-  checkNonNegative('timeoutMs', options.timeoutMs, true);
-  checkNonNegative('maxElapsedMs', options.maxElapsedMs, true);
-  checkNonNegative('maxRetryAfterMs', options.maxRetryAfterMs, true);
-  return maxAttempts;
-}
-
-/** The per-attempt deadline in effect: 0 (none) for `0` and for `Infinity`. */
-function attemptTimeoutMs(options: RetryOptions): number {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return Number.isFinite(timeoutMs) ? timeoutMs : 0;
 }
 
 /**
@@ -222,11 +199,7 @@ class RetryRun<T> {
     const failure = context.error as unknown as AttemptFailure;
     const { error } = failure;
     const { options } = this;
-    const hinted = (options.respectRetryAfter ?? true) ? retryAfterOf(error) : undefined;
-    const delay =
-      hinted !== undefined
-        ? Math.min(hinted, options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS)
-        : computeBackoffDelay(context.attemptNumber, options, options.random, this.lastDelay);
+    const delay = retryDelay(context.attemptNumber, retryAfterOf(error), options, this.lastDelay);
     this.lastDelay = delay;
     if (options.maxElapsedMs !== undefined && this.clock.now() + delay - this.startedAt > options.maxElapsedMs) {
       return false;
@@ -289,12 +262,6 @@ class RetryRun<T> {
 }
 
 const alwaysTrue = (): boolean => true;
-
-function retryAfterOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const value = (error as { retryAfterMs?: unknown }).retryAfterMs;
-  return typeof value === 'number' && value >= 0 && Number.isFinite(value) ? value : undefined;
-}
 
 /** The context of an attempt with neither a deadline nor a caller signal: its signal never aborts. */
 class BareAttempt implements RetryContext {

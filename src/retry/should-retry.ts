@@ -1,4 +1,5 @@
 import { isHttpError, isIdempotencyError } from '../errors/errors.js';
+import { isAbortError } from '../internal/failure.js';
 
 const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 425, 429]);
 
@@ -13,13 +14,11 @@ const RETRYABLE_4XX: ReadonlySet<number> = new Set([408, 425, 429]);
  */
 export function isRetryableError(error: unknown): boolean {
   if (typeof error === 'object' && error !== null) {
-    const e = error as { retryable?: unknown; name?: unknown };
-    if (e.retryable === false) return false;
-    if (e.retryable === true) return true;
-    if (e.name === 'AbortError') return false;
-    if (isHttpError(error)) {
-      return error.status >= 500 || error.status < 400 || RETRYABLE_4XX.has(error.status);
-    }
+    // An explicit mark wins.
+    const marked = (error as { retryable?: unknown }).retryable;
+    if (typeof marked === 'boolean') return marked;
+    if (isAbortError(error)) return false;
+    if (isHttpError(error)) return error.status < 400 || isRetryableStatus(error.status);
     if (isIdempotencyError(error)) return error.code === 'KEY_IN_USE';
   }
   return true;
