@@ -32,29 +32,13 @@ export function retryWithBackoff<T>(
   fn: (context: RetryContext) => T | PromiseLike<T>,
   options: RetryOptions = {},
 ): Promise<T> {
-  let maxAttempts: number;
+  let run: RetryRun<T>;
   try {
-    maxAttempts = checkRetryOptions(options);
+    run = new RetryRun(fn, options, checkRetryOptions(options));
   } catch (error) {
     return Promise.reject(error);
   }
-  if (options.signal !== undefined || attemptTimeoutMs(options) > 0) {
-    return new RetryRun(fn, options, maxAttempts).start();
-  }
-  // Fast path (no deadline, no caller signal): the first attempt runs without a RetryRun and without
-  // a p-retry call. Only when it fails does a RetryRun take over; it hands that failure to p-retry
-  // as p-retry's own first attempt, so every retry decision, count and wait still goes through
-  // p-retry. (p-retry copies and validates its options and reads performance.now() on every call.)
-  const startedAt = options.maxElapsedMs !== undefined ? (options.clock ?? realClock).now() : 0;
-  let result: T | PromiseLike<T>;
-  try {
-    result = fn(new BareAttempt(1));
-  } catch (error) {
-    return new RetryRun(fn, options, maxAttempts, startedAt).continueAfter(error);
-  }
-  return Promise.resolve(result).then(undefined, (error: unknown) =>
-    new RetryRun(fn, options, maxAttempts, startedAt).continueAfter(error),
-  );
+  return run.start();
 }
 
 /**
@@ -67,12 +51,22 @@ class AttemptFailure extends Error {
   }
 }
 
-/** One retryWithBackoff call. p-retry drives the attempt loop; this object supplies what it cannot. */
+/**
+ * One retryWithBackoff call. The first attempt runs here, without p-retry (most calls succeed at
+ * once, and entering p-retry costs microseconds: docs/decisions.md, 7). When it fails, p-retry takes
+ * that failure as its own attempt 1 and drives the rest: every retry decision, count and wait goes
+ * through its loop, with the hooks below supplying what it cannot (our classification, delays on the
+ * clock, deadlines, the caller's signal).
+ */
 class RetryRun<T> {
-  private readonly clock: Clock;
-  private readonly signal: AbortSignal | undefined;
-  private readonly maxAttempts: number;
+  /** The clock for waits and deadlines. */
+  readonly clock: Clock;
+  /** The caller's signal. */
+  readonly signal: AbortSignal | undefined;
+  /** The per-attempt deadline in ms; 0 for none. */
   readonly timeoutMs: number;
+  /** Whether attempts need an {@link Attempt} (a deadline or a caller signal) or a bare context does. */
+  private readonly guarded: boolean;
   private startedAt = 0;
   private lastDelay: number | undefined;
   private stoppedBy: AttemptFailure | undefined;
@@ -82,111 +76,89 @@ class RetryRun<T> {
   private readonly onAbort: (() => void) | undefined;
   private rejectOnAbort: ((reason: unknown) => void) | undefined;
   /** The number of the latest attempt started. */
-  attemptsRun = 0;
+  private attemptsRun = 0;
 
   constructor(
     readonly fn: (context: RetryContext) => T | PromiseLike<T>,
     private readonly options: RetryOptions,
-    maxAttempts: number,
-    startedAt?: number,
+    private readonly maxAttempts: number,
   ) {
-    this.maxAttempts = maxAttempts;
     this.timeoutMs = attemptTimeoutMs(options);
     this.clock = options.clock ?? realClock;
     this.signal = options.signal;
+    this.guarded = this.timeoutMs > 0 || this.signal !== undefined;
     if (this.signal) this.onAbort = () => this.abort();
-    if (startedAt !== undefined) this.startedAt = startedAt;
   }
 
-  /** Runs every attempt, the first included: the path with a deadline or a caller signal. */
+  /** Runs the first attempt, and hands a failure of it to p-retry. */
   start(): Promise<T> {
+    const signal = this.signal;
+    if (signal) {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      // One listener per call, not per attempt, removed when the call settles.
+      signal.addEventListener('abort', this.onAbort!, { once: true });
+    }
     if (this.options.maxElapsedMs !== undefined) this.startedAt = this.clock.now();
-    if (this.signal) return this.startWithSignal(this.signal);
-    // A deadline but no caller signal: the first attempt runs outside p-retry as on the fast path
-    // (no listener to remove, so no async function either).
     let first: T | PromiseLike<T>;
     try {
       first = this.attempt(1);
     } catch (error) {
-      return this.continueAfter(error);
+      first = Promise.reject(error);
     }
-    return Promise.resolve(first).then(undefined, (error: unknown) => this.continueAfter(error));
+    const result = Promise.resolve(first).then(undefined, (error: unknown) => this.retry(error));
+    return signal ? result.finally(() => signal.removeEventListener('abort', this.onAbort!)) : result;
   }
 
-  /** Takes over after a failed first attempt, run by {@link start} or by the fast path. */
-  async continueAfter(error: unknown): Promise<T> {
-    this.attemptsRun = 1;
-    try {
-      return await this.engine(error instanceof AttemptFailure ? error : new AttemptFailure(error));
-    } catch (failure) {
-      throw this.outcome(failure);
-    }
+  /** Attempt `attempt`: `fn` with a bare context, or guarded by its deadline and the caller's signal. */
+  private attempt(attempt: number): T | PromiseLike<T> {
+    this.attemptsRun = attempt;
+    return this.guarded ? new Attempt<T>(this, attempt).promise : this.fn(new BareAttempt(attempt));
   }
 
-  private async startWithSignal(signal: AbortSignal): Promise<T> {
-    if (signal.aborted) throw signal.reason;
-    signal.addEventListener('abort', this.onAbort!, { once: true });
+  /** The attempts after a failed first one, driven by p-retry; rejects with what the caller sees. */
+  private async retry(firstError: unknown): Promise<T> {
     try {
-      // Made before the first attempt runs, so that an abort raised inside it is seen too.
-      const aborted = new Promise<never>((_, reject) => {
-        this.rejectOnAbort = reject;
-      });
-      // An abort settles the call at once, even while user code (an async shouldRetry) is pending;
-      // the engine then stops by itself at its next abort check.
-      return await Promise.race([this.engine(undefined), aborted]);
+      return await pRetry(
+        async (attempt: number) => {
+          if (attempt === 1) throw new AttemptFailure(firstError);
+          try {
+            return await this.attempt(attempt);
+          } catch (error) {
+            throw new AttemptFailure(error);
+          }
+        },
+        {
+          retries: this.maxAttempts - 1,
+          // Delays are computed and waited here, on the injected clock: p-retry's own backoff has no
+          // full jitter, no Retry-After and uses the global timers. Zero makes it start no timer.
+          minTimeout: 0,
+          maxTimeout: 0,
+          factor: 1,
+          // Every option p-retry would default is given: p-retry copies the options with a spread and
+          // then adds the missing ones, and on Node 20 (V8 11.3) adding properties to such a copy costs
+          // several microseconds per call.
+          maxRetryTime: Number.POSITIVE_INFINITY,
+          randomize: false,
+          onFailedAttempt: (context: PRetryContext) => this.classify(context),
+          shouldRetry: (context: PRetryContext) => this.beforeRetry(context),
+          shouldConsumeRetry: alwaysTrue,
+          signal: this.signal,
+        },
+      );
     } catch (error) {
       throw this.outcome(error);
-    } finally {
-      signal.removeEventListener('abort', this.onAbort!);
-    }
-  }
-
-  /**
-   * The attempt loop, driven by p-retry. Given the failure of a first attempt that already ran, it
-   * hands it to p-retry as p-retry's own first attempt.
-   */
-  private engine(first: AttemptFailure | undefined): Promise<T> {
-    return pRetry((attempt: number) => (attempt === 1 && first ? Promise.reject(first) : this.attempt(attempt)), {
-      retries: this.maxAttempts - 1,
-      // Delays are computed and waited here, on the injected clock: p-retry's own backoff has no
-      // full jitter, no Retry-After and uses the global timers. Zero makes it start no timer.
-      minTimeout: 0,
-      maxTimeout: 0,
-      factor: 1,
-      // Every option p-retry would default is given: p-retry copies the options with a spread and
-      // then adds the missing ones, and on Node 20 (V8 11.3) adding properties to such a copy costs
-      // several microseconds per call.
-      maxRetryTime: Number.POSITIVE_INFINITY,
-      randomize: false,
-      onFailedAttempt: (context: PRetryContext) => this.classify(context),
-      shouldRetry: (context: PRetryContext) => this.beforeRetry(context),
-      shouldConsumeRetry: alwaysTrue,
-      signal: this.signal,
-    });
-  }
-
-  private attempt(attempt: number): T | Promise<T> {
-    const guarded = this.timeoutMs > 0 || this.signal !== undefined;
-    if (!guarded) return this.runBare(attempt);
-    return new Attempt<T>(this, attempt).promise;
-  }
-
-  // The common case with timeoutMs: 0 and no signal: no promise of our own beyond `fn`'s.
-  private async runBare(attempt: number): Promise<T> {
-    try {
-      this.attemptsRun = attempt;
-      return await this.fn(new BareAttempt(attempt));
-    } catch (error) {
-      throw new AttemptFailure(error);
     }
   }
 
   /** Decides, for every failed attempt, whether retrying is allowed at all (p-retry's onFailedAttempt). */
   private async classify(context: PRetryContext): Promise<void> {
-    if (this.signal?.aborted) throw this.signal.reason;
+    this.throwIfAborted();
     const failure = context.error as unknown as AttemptFailure;
     const shouldRetry = this.options.shouldRetry ?? isRetryableError;
-    if (!(await shouldRetry(failure.error, context.attemptNumber))) {
+    let verdict = shouldRetry(failure.error, context.attemptNumber);
+    // An abort settles the call at once, even while an async shouldRetry is pending.
+    if (typeof verdict !== 'boolean' && this.signal) verdict = Promise.race([verdict, this.aborted(this.signal)]);
+    if (!(await verdict)) {
       this.stoppedBy = failure;
       throw failure;
     }
@@ -195,9 +167,8 @@ class RetryRun<T> {
   /** Runs only when another attempt is allowed: computes the delay and waits on the clock. */
   private async beforeRetry(context: PRetryContext): Promise<boolean> {
     // The signal may have aborted while an async shouldRetry was pending.
-    if (this.signal?.aborted) throw this.signal.reason;
-    const failure = context.error as unknown as AttemptFailure;
-    const { error } = failure;
+    this.throwIfAborted();
+    const { error } = context.error as unknown as AttemptFailure;
     const { options } = this;
     const delay = retryDelay(context.attemptNumber, retryAfterOf(error), options, this.lastDelay);
     this.lastDelay = delay;
@@ -206,7 +177,7 @@ class RetryRun<T> {
     }
     options.onRetry?.(context.attemptNumber, error, delay);
     if (delay > 0) await this.wait(delay);
-    if (this.signal?.aborted) throw this.signal.reason;
+    this.throwIfAborted();
     return true;
   }
 
@@ -225,6 +196,18 @@ class RetryRun<T> {
     });
   }
 
+  /** Rejects when the caller's signal aborts (at once if it has). */
+  private aborted(signal: AbortSignal): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      else this.rejectOnAbort = reject;
+    });
+  }
+
+  private throwIfAborted(): void {
+    if (this.signal?.aborted) throw this.signal.reason;
+  }
+
   private abort(): void {
     const reason = this.signal!.reason;
     this.rejectOnAbort?.(reason);
@@ -237,6 +220,7 @@ class RetryRun<T> {
     }
   }
 
+  /** What the caller sees: the abort reason, a non-retryable error as itself, or RetryExhaustedError. */
   private outcome(error: unknown): unknown {
     if (this.signal?.aborted) return this.signal.reason;
     if (error instanceof AttemptFailure) {
@@ -244,20 +228,6 @@ class RetryRun<T> {
       return new RetryExhaustedError(this.attemptsRun, error.error);
     }
     return error;
-  }
-
-  /** Starts a timer on the run's clock (used by attempts for their deadline). */
-  startTimer(callback: () => void, ms: number): TimerHandle {
-    return this.clock.setTimeout(callback, ms);
-  }
-
-  /** Cancels a timer started by {@link startTimer}. */
-  cancelTimer(handle: TimerHandle): void {
-    this.clock.clearTimeout(handle);
-  }
-
-  get callerSignal(): AbortSignal | undefined {
-    return this.signal;
   }
 }
 
@@ -288,12 +258,11 @@ class Attempt<T> implements RetryContext {
     private readonly run: RetryRun<T>,
     readonly attempt: number,
   ) {
-    run.attemptsRun = attempt;
     // Before fn runs: an abort raised while fn is still running synchronously must reach this attempt.
     run.current = this;
     this.promise = new Promise<T>((resolve, reject) => {
       this.reject = reject;
-      if (run.timeoutMs > 0) this.timer = run.startTimer(() => this.expire(), run.timeoutMs);
+      if (run.timeoutMs > 0) this.timer = run.clock.setTimeout(() => this.expire(), run.timeoutMs);
       let result: T | PromiseLike<T>;
       try {
         result = run.fn(this);
@@ -313,7 +282,7 @@ class Attempt<T> implements RetryContext {
   /** Created on first read, so an attempt that never looks at its signal pays nothing for it. */
   get signal(): AbortSignal {
     if (this.controller) return this.controller.signal;
-    const caller = this.run.callerSignal;
+    const caller = this.run.signal;
     if (this.run.timeoutMs === 0 && caller) return caller;
     this.controller = new AbortController();
     if (this.failure !== undefined) this.controller.abort(this.failure);
@@ -337,13 +306,13 @@ class Attempt<T> implements RetryContext {
   }
 
   private fail(error: unknown): void {
-    if (this.finish()) this.reject(new AttemptFailure(error));
+    if (this.finish()) this.reject(error);
   }
 
   private finish(): boolean {
     if (this.settled) return false;
     this.settled = true;
-    if (this.timer !== undefined) this.run.cancelTimer(this.timer);
+    if (this.timer !== undefined) this.run.clock.clearTimeout(this.timer);
     return true;
   }
 }
