@@ -8,10 +8,12 @@ export interface NumberRule {
   readonly test: (value: number) => boolean;
 }
 
-// One constant per rule (not one table), so a bundle keeps only the rules its code uses.
+// One constant per rule (not one table), so a bundle keeps only the rules its code uses. Each is an
+// object literal of arrow functions and strings only: a property read such as `Number.isFinite` in
+// one would keep it in every bundle (a bundler cannot tell that reading it has no side effect).
 
 /** Any finite number. */
-export const finiteNumber: NumberRule = { text: 'a finite number', test: Number.isFinite };
+export const finiteNumber: NumberRule = { text: 'a finite number', test: (value) => Number.isFinite(value) };
 /** A finite number >= 0. */
 export const nonNegative: NumberRule = { text: 'a finite number >= 0', test: (value) => Number.isFinite(value) && value >= 0 };
 /** A finite number > 0. */
@@ -36,7 +38,7 @@ export const ratio: NumberRule = { text: 'a ratio in (0, 1]', test: (value) => v
 export function checkNumber(name: string, value: number | undefined, rule: NumberRule, where?: string): number | undefined {
   if (value !== undefined && (typeof value !== 'number' || !rule.test(value))) {
     // The message of optionError, written out: a bundle with no other check then needs no optionError.
-    throw new TypeError(`closed-loop: ${where === undefined ? '' : `${where}: `}\`${name}\` must be ${rule.text}, got ${String(value)}`);
+    throw new TypeError(`closed-loop: ${where ? `${where}: ` : ''}\`${name}\` must be ${rule.text}, got ${String(value)}`);
   }
   return value;
 }
@@ -57,7 +59,7 @@ export function checkFunction(name: string, value: unknown, where?: string): voi
  * @internal
  */
 export function optionError(name: string, what: string, where?: string): TypeError {
-  return new TypeError(`closed-loop: ${where === undefined ? '' : `${where}: `}\`${name}\` must be ${what}`);
+  return new TypeError(`closed-loop: ${where ? `${where}: ` : ''}\`${name}\` must be ${what}`);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { type Clock, realClock, type TimerHandle, unrefTimer } from '../clock/clock.js';
+import { type Clock, realClock } from '../clock/clock.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
-import { sleep } from '../internal/timeout.js';
+import { sleep, Timeout } from '../internal/timeout.js';
 import { checkNumber, positive } from '../internal/validate.js';
 
 /** Options of {@link QueueLock.request}: the part of the Web Locks `LockOptions` the queue uses. @category Offline queue */
@@ -199,10 +199,10 @@ export class StorageLeaseLock implements QueueLock {
   }
 
   private renew(name: string): () => void {
-    let timer: TimerHandle | undefined;
+    // Background work nobody awaits: it must not hold a Node process open.
+    const timer = new Timeout(this.clock, true);
     let stopped = false;
     const tick = (): void => {
-      timer = undefined;
       const now = this.clock.now();
       this.store.tryAcquireLease(name, this.owner, now, now + this.leaseMs).then(
         (held) => {
@@ -214,14 +214,11 @@ export class StorageLeaseLock implements QueueLock {
         },
       );
     };
-    const schedule = (): void => {
-      // Background work nobody awaits: it must not hold a Node process open.
-      timer = unrefTimer(this.clock.setTimeout(tick, this.leaseMs / 3));
-    };
+    const schedule = (): void => timer.set(tick, this.leaseMs / 3);
     schedule();
     return () => {
       stopped = true;
-      if (timer !== undefined) this.clock.clearTimeout(timer);
+      timer.clear();
     };
   }
 }

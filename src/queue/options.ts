@@ -78,7 +78,7 @@ export interface QueueSettings<P> {
 
 const DEFAULT_MAX_ATTEMPTS = 10;
 const DEFAULT_RETENTION_MS = 86_400_000;
-const RETENTION: NumberRule = { text: "a finite number > 0 (at most the server's idempotency TTL)", test: positive.test };
+const RETENTION: NumberRule = { text: "a finite number > 0 (at most the server's idempotency TTL)", test: (value) => positive.test(value) };
 const MAX_KEY_LENGTH = 255;
 
 const storageIds = new WeakMap<object, string>();
