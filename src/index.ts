@@ -60,6 +60,7 @@ export type { FingerprintInput } from './idempotency/fingerprint.js';
 export { MemoryIdempotencyStore } from './idempotency/memory-store.js';
 export type { MemoryIdempotencyStoreOptions } from './idempotency/memory-store.js';
 export { IdempotencyGuard } from './idempotency/guard.js';
+export { asStoreUnavailable } from './idempotency/store-unavailable.js';
 export type { IdempotencyBegin, IdempotencyGuardOptions, IdempotencyLease } from './idempotency/guard.js';
 export type {
   IdempotencyClaim,

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import {
+  asStoreUnavailable,
   type Clock,
   createIdempotencyKey,
   type IdempotencyClaim,
@@ -384,9 +385,7 @@ function define(client: Redis | Cluster, name: string, lua: string): void {
 }
 
 function unavailable(what: string, error: unknown): IdempotencyError {
-  if (error instanceof IdempotencyError) return error;
-  const detail = error instanceof Error ? `: ${error.message}` : '';
-  return new IdempotencyError('STORE_UNAVAILABLE', `The idempotency ${what} failed in Redis${detail}`, { cause: error });
+  return asStoreUnavailable(error, `The idempotency ${what} failed in Redis${error instanceof Error ? `: ${error.message}` : ''}`);
 }
 
 function ms(name: string, value: number): number {

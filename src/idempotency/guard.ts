@@ -1,7 +1,10 @@
 import { type Clock, realClock } from '../clock/clock.js';
-import { IdempotencyError, isIdempotencyError } from '../errors/errors.js';
+import { IdempotencyError } from '../errors/errors.js';
+import { sleep } from '../internal/timeout.js';
+import { checkNumber, optionError, positive } from '../internal/validate.js';
 import { MemoryIdempotencyStore } from './memory-store.js';
 import type { IdempotencyClaim, IdempotencyStore } from './store.js';
+import { asStoreUnavailable } from './store-unavailable.js';
 
 /** Options of {@link IdempotencyGuard}. @category Idempotency */
 export interface IdempotencyGuardOptions {
@@ -102,14 +105,14 @@ export class IdempotencyGuard {
       throw new TypeError('closed-loop: IdempotencyGuard needs a `store` (an IdempotencyStore)');
     }
     this.store = options.store;
-    this.ttlMs = positive('ttlMs', options.ttlMs, 86_400_000);
-    this.leaseMs = positive('leaseMs', options.leaseMs, 30_000);
+    this.ttlMs = checkNumber('ttlMs', options.ttlMs, positive) ?? 86_400_000;
+    this.leaseMs = checkNumber('leaseMs', options.leaseMs, positive) ?? 30_000;
     this.concurrent = options.concurrent ?? 'reject';
     if (this.concurrent !== 'reject' && this.concurrent !== 'wait') {
-      throw new TypeError(`closed-loop: \`concurrent\` must be 'reject' or 'wait', got ${String(this.concurrent)}`);
+      throw optionError('concurrent', `'reject' or 'wait', got ${String(this.concurrent)}`);
     }
-    this.waitTimeoutMs = positive('waitTimeoutMs', options.waitTimeoutMs, this.leaseMs);
-    this.pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 25);
+    this.waitTimeoutMs = checkNumber('waitTimeoutMs', options.waitTimeoutMs, positive) ?? this.leaseMs;
+    this.pollIntervalMs = checkNumber('pollIntervalMs', options.pollIntervalMs, positive) ?? 25;
     this.clock = options.clock ?? realClock;
     this.syncStore = answersSynchronously(this.store) ? this.store : undefined;
   }
@@ -131,7 +134,7 @@ export class IdempotencyGuard {
       try {
         claim = await this.store.claim({ key, fingerprint, leaseMs: this.leaseMs, ttlMs: this.ttlMs });
       } catch (error) {
-        throw storeFailure(error);
+        throw asStoreUnavailable(error);
       }
       switch (claim.status) {
         case 'in_progress': {
@@ -167,7 +170,7 @@ export class IdempotencyGuard {
     try {
       claim = store.claimNow({ key, fingerprint, leaseMs: this.leaseMs, ttlMs: this.ttlMs });
     } catch (error) {
-      throw storeFailure(error);
+      throw asStoreUnavailable(error);
     }
     if (claim.status !== 'in_progress') return this.settle(key, claim);
     if (this.concurrent === 'wait') return undefined;
@@ -236,7 +239,7 @@ class StoreLease implements IdempotencyLease {
     try {
       return await this.store.complete(this.key, this.leaseId, result, this.ttlMs);
     } catch (error) {
-      throw storeFailure(error);
+      throw asStoreUnavailable(error);
     }
   }
 
@@ -244,7 +247,7 @@ class StoreLease implements IdempotencyLease {
     try {
       return await this.store.release(this.key, this.leaseId);
     } catch (error) {
-      throw storeFailure(error);
+      throw asStoreUnavailable(error);
     }
   }
 
@@ -253,7 +256,7 @@ class StoreLease implements IdempotencyLease {
     try {
       return this.syncStore.completeNow(this.key, this.leaseId, result, this.ttlMs);
     } catch (error) {
-      return Promise.reject(storeFailure(error));
+      return Promise.reject(asStoreUnavailable(error));
     }
   }
 
@@ -262,7 +265,7 @@ class StoreLease implements IdempotencyLease {
     try {
       return this.syncStore.releaseNow(this.key, this.leaseId);
     } catch (error) {
-      return Promise.reject(storeFailure(error));
+      return Promise.reject(asStoreUnavailable(error));
     }
   }
 }
@@ -281,22 +284,4 @@ function answersSynchronously(store: IdempotencyStore): store is MemoryIdempoten
 
 function inUse(leaseLeftMs: number): IdempotencyError {
   return new IdempotencyError('KEY_IN_USE', undefined, { retryAfterMs: Math.min(leaseLeftMs, 1000) || 1000 });
-}
-
-function storeFailure(error: unknown): IdempotencyError {
-  return isIdempotencyError(error) ? error : new IdempotencyError('STORE_UNAVAILABLE', undefined, { cause: error });
-}
-
-function sleep(clock: Clock, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    clock.setTimeout(resolve, ms);
-  });
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`closed-loop: \`${name}\` must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
 }
