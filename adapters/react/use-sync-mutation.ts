@@ -7,6 +7,8 @@ import type {
   SyncMutationStatus,
   SyncResponse,
 } from 'closed-loop';
+// Bundled into closed-loop/react (the core does not export it).
+import { noop } from '../../src/internal/noop.js';
 import { pick, useSyncContext } from './context.js';
 
 /** Options of {@link useSyncMutation}. @category Hooks */
@@ -165,8 +167,6 @@ export function useSyncMutation<TData = unknown, TVars = unknown, TContext = unk
     [state, mutate, mutateAsync, reset],
   );
 }
-
-function noop(): void {}
 
 /** The previous value while the new one is structurally equal, so inline option objects stay stable. */
 function useStructural<T>(value: T): T {

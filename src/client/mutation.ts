@@ -1,5 +1,6 @@
 import { isOfflineQueuedError } from '../errors/errors.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
+import { noop } from '../internal/noop.js';
 import { reportUncaught } from '../internal/report-uncaught.js';
 import { Store } from '../internal/store.js';
 import type { RetryOptions } from '../retry/options.js';
@@ -63,8 +64,6 @@ export type SyncMutationSend<TData, TVars> = (
   vars: TVars,
   options: SyncRequestOptions,
 ) => Promise<SyncResponse<TData>>;
-
-const noop = (): void => {};
 
 /**
  * A framework-free observer of one mutation endpoint, for a UI to render: `mutate(vars)` sends,

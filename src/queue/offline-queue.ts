@@ -1,6 +1,7 @@
 import type { Clock } from '../clock/clock.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
 import type { Listeners } from '../internal/listeners.js';
+import { noop } from '../internal/noop.js';
 import { startAutoSync, type AutoSyncOptions } from './auto-sync.js';
 import { addFailure, QueueStorageError, storageFailure } from './errors.js';
 import { type OfflineQueueEvents, queueEvents } from './events.js';
@@ -388,5 +389,3 @@ export class OfflineQueue<P = unknown> {
     }
   }
 }
-
-function noop(): void {}
