@@ -23,6 +23,7 @@ const resolve = {
     { find: /^closed-loop\/react$/, replacement: fileURLToPath(new URL('./adapters/react/index.ts', import.meta.url)) },
     { find: /^closed-loop\/fetch$/, replacement: fileURLToPath(new URL('./adapters/fetch/index.ts', import.meta.url)) },
     { find: /^closed-loop\/hono$/, replacement: fileURLToPath(new URL('./adapters/hono/index.ts', import.meta.url)) },
+    { find: /^closed-loop\/service-worker$/, replacement: fileURLToPath(new URL('./adapters/service-worker/index.ts', import.meta.url)) },
   ],
 };
 

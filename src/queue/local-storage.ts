@@ -113,7 +113,8 @@ export class LocalStorageQueueStorage implements QueueStorage {
     const target = globalThis as { addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener };
     if (typeof target.addEventListener !== 'function' || typeof target.removeEventListener !== 'function') return () => {};
     const onStorage = (event: Event): void => {
-      const key = (event as StorageEvent).key;
+      // Read by shape, not as a StorageEvent: the core type-checks without DOM types (workers).
+      const key = (event as Event & { key?: string | null }).key;
       // A null key means the whole storage was cleared.
       if (key === null || key === undefined || this.owns(key)) listener();
     };

@@ -83,7 +83,7 @@ export class BroadcastChannelTransport implements RealtimeTransport {
     const target = globalThis as { addEventListener?: unknown; removeEventListener?: unknown; onpageshow?: unknown };
     if (!('onpageshow' in target) || typeof target.addEventListener !== 'function') return;
     const onPageShow = (event: Event): void => {
-      if ((event as PageTransitionEvent).persisted && this.channel !== undefined) listener.onStatus('resynced');
+      if ((event as Event & { persisted?: boolean }).persisted && this.channel !== undefined) listener.onStatus('resynced');
     };
     globalThis.addEventListener('pageshow', onPageShow);
     this.removePageShow = () => globalThis.removeEventListener('pageshow', onPageShow);
