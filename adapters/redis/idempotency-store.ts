@@ -11,6 +11,8 @@ import {
   type IdempotencyStoreStats,
   realClock,
 } from 'closed-loop';
+// Bundled into closed-loop/redis (the core does not export it).
+import { idMaker } from '../../src/internal/id-maker.js';
 import { CommandBatch } from './command-batch.js';
 import { withCommandTimeout } from './command-timeout.js';
 
@@ -188,8 +190,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly clock: Clock;
   // Lease ids fence within one key's history, across every store instance sharing the Redis: a
   // UUID v7 per store instance and a counter are as unique as a fresh UUID per claim, for less.
-  private readonly leasePrefix = `${createIdempotencyKey()}:`;
-  private leaseCounter = 0;
+  private readonly newLeaseId = idMaker(`${createIdempotencyKey()}:`);
   // The scripts of one event-loop turn go as one pipeline (not on a Cluster, nor on a client that
   // already pipelines by itself).
   private readonly batch: CommandBatch | undefined;
@@ -229,7 +230,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim> {
     const leaseMs = ms('leaseMs', request.leaseMs);
     const ttlMs = ms('ttlMs', request.ttlMs);
-    const args = [this.redisKey(request.key), request.fingerprint, leaseMs, ttlMs, this.clock.now(), this.leasePrefix + (++this.leaseCounter).toString(36)];
+    const args = [this.redisKey(request.key), request.fingerprint, leaseMs, ttlMs, this.clock.now(), this.newLeaseId()];
     const reply = await this.run('claim', () => this.send(CLAIM_CMD, args));
     const [status, a, b] = Array.isArray(reply) ? (reply as unknown[]).map(text) : [];
     switch (status) {

@@ -1,5 +1,6 @@
 import { type Clock, realClock } from '../clock/clock.js';
 import { IdempotencyError } from '../errors/errors.js';
+import { idMaker } from '../internal/id-maker.js';
 import { createIdempotencyKey } from './key.js';
 import type {
   IdempotencyClaim,
@@ -43,8 +44,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly clock: Clock;
   // Lease ids only need to be unique within this store: a random prefix and a counter fence as
   // well as a fresh UUID per claim, at a fraction of the cost.
-  private readonly leasePrefix = `${createIdempotencyKey()}:`;
-  private leaseCounter = 0;
+  private readonly newLeaseId = idMaker(`${createIdempotencyKey()}:`);
 
   /** @param options - `maxEntries` and `clock` */
   constructor(options: MemoryIdempotencyStoreOptions = {}) {
@@ -180,10 +180,6 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       return undefined;
     }
     return record;
-  }
-
-  private newLeaseId(): string {
-    return this.leasePrefix + (++this.leaseCounter).toString(36);
   }
 
   /**
