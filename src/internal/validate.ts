@@ -1,6 +1,6 @@
-// Option checks shared by every constructor and function that takes options: a wrong value throws a
-// TypeError at once, naming the option and the rule (and, for a number, the value it got). Not
-// exported.
+// Option and argument checks shared by every constructor and function that takes options: a wrong
+// value throws a TypeError at once, naming the option and the rule (and, for a number, the value it
+// got), in one shape: "closed-loop: <where>: `<name>` must be <rule>, got <value>". Not exported.
 
 /** What a numeric option must be: its test, and the words the error message says it in. */
 export interface NumberRule {
@@ -38,7 +38,9 @@ export const ratio: NumberRule = { text: 'a ratio in (0, 1]', test: (value) => v
 export function checkNumber(name: string, value: number | undefined, rule: NumberRule, where?: string): number | undefined {
   if (value !== undefined && (typeof value !== 'number' || !rule.test(value))) {
     // The message of optionError, written out: a bundle with no other check then needs no optionError.
-    throw new TypeError(`closed-loop: ${where ? `${where}: ` : ''}\`${name}\` must be ${rule.text}, got ${String(value)}`);
+    // A string is quoted, so that '10' does not read as the number 10.
+    const got = typeof value === 'string' ? JSON.stringify(value) : String(value);
+    throw new TypeError(`closed-loop: ${where ? `${where}: ` : ''}\`${name}\` must be ${rule.text}, got ${got}`);
   }
   return value;
 }
@@ -54,7 +56,8 @@ export function checkFunction(name: string, value: unknown, where?: string): voi
 }
 
 /**
- * The TypeError of a bad option: "closed-loop: <where>: `<name>` must be <what>".
+ * The TypeError of a bad option or argument: "closed-loop: <where>: `<name>` must be <what>" (`what`
+ * may end with ", got <value>").
  *
  * @internal
  */

@@ -4,14 +4,13 @@ import type { Clock } from '../clock/clock.js';
 import type { EventIdGenerator } from './event-id.js';
 import type { RealtimeChange } from './service-options.js';
 import type { ChangeEvent } from './types.js';
+import { optionError } from '../internal/validate.js';
 import { describeValue, eventProblem } from './validation.js';
 
 /** The payload of `publish(topic, payload)`: a record or a change event (an object), or a TypeError. */
 export function publishPayload(payload: unknown): Record<string, unknown> {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new TypeError(
-      `closed-loop: publish(topic, payload): \`payload\` must be a record or a change event (an object), got ${describeValue(payload)}`,
-    );
+    throw optionError('payload', `a record or a change event (an object), got ${describeValue(payload)}`, 'publish(topic, payload)');
   }
   return payload as Record<string, unknown>;
 }
@@ -32,11 +31,11 @@ export function givenEvent(topic: string, input: Record<string, unknown>): Chang
 export function recordEvent(topic: string, input: Record<string, unknown>, clock: Clock, ids: EventIdGenerator): ChangeEvent {
   const id = input.id;
   if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
-    throw new TypeError(`closed-loop: publish(): \`record.id\` must be a string or a number, got ${describeValue(id)}`);
+    throw optionError('record.id', `a string or a number, got ${describeValue(id)}`, 'publish()');
   }
   const version = input.version;
   if (version !== undefined && version !== null && !(typeof version === 'number' && Number.isFinite(version))) {
-    throw new TypeError(`closed-loop: publish(): \`record.version\` must be a finite number, got ${describeValue(version)}`);
+    throw optionError('record.version', `a finite number, got ${describeValue(version)}`, 'publish()');
   }
   // Always the same keys in the same order: one object shape for every published record.
   return {
@@ -53,7 +52,7 @@ export function recordEvent(topic: string, input: Record<string, unknown>, clock
 /** The event of a change given to `publishChange`. */
 export function changeEvent<T>(topic: string, change: RealtimeChange<T>, clock: Clock, ids: EventIdGenerator): ChangeEvent<T> {
   if (typeof change !== 'object' || change === null || Array.isArray(change)) {
-    throw new TypeError(`closed-loop: publishChange(topic, change): \`change\` must be an object, got ${describeValue(change)}`);
+    throw optionError('change', `an object, got ${describeValue(change)}`, 'publishChange(topic, change)');
   }
   const event: ChangeEvent<T> = {
     topic,

@@ -1,5 +1,5 @@
 import { type Clock, realClock } from '../clock/clock.js';
-import { checkNumber, nonNegative } from '../internal/validate.js';
+import { checkFunction, checkNumber, describeValue, nonNegative, optionError } from '../internal/validate.js';
 import type { SseTransport } from './sse-transport.js';
 
 /** Extra request headers of an {@link SseTransport}: for example an `Authorization` header. @category Realtime */
@@ -63,6 +63,11 @@ export interface SseTransportOptions {
   publishUrl?: string;
 }
 
+// What the option errors name: "closed-loop: SseTransport: `mode` must be ...".
+const WHERE = 'SseTransport';
+// The start of the errors that are about options together rather than one option's value.
+const PREFIX = `closed-loop: ${WHERE}: `;
+
 const DEFAULT_RECONNECT_DELAY_MS = 1000;
 const DEFAULT_MAX_RECONNECT_DELAY_MS = 30_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
@@ -94,10 +99,10 @@ export function resolveSseOptions(rawUrl: string | URL, options: SseTransportOpt
   try {
     url = new URL(String(rawUrl), typeof base === 'string' ? base : undefined);
   } catch {
-    throw new TypeError(`SseTransport: invalid URL ${JSON.stringify(String(rawUrl))}`);
+    throw optionError('url', `a valid URL, got ${JSON.stringify(String(rawUrl))}`, WHERE);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`SseTransport: the URL must be http(s), got ${url.protocol}`);
+    throw optionError('url', `an http(s) URL, got ${JSON.stringify(url.href)}`, WHERE);
   }
   const clock = options.clock ?? realClock;
   const reconnectDelayMs = checkMs('reconnectDelayMs', options.reconnectDelayMs, DEFAULT_RECONNECT_DELAY_MS);
@@ -107,7 +112,7 @@ export function resolveSseOptions(rawUrl: string | URL, options: SseTransportOpt
     Math.max(DEFAULT_MAX_RECONNECT_DELAY_MS, reconnectDelayMs),
   );
   if (maxReconnectDelayMs < reconnectDelayMs) {
-    throw new TypeError('SseTransport: maxReconnectDelayMs must not be below reconnectDelayMs');
+    throw optionError('maxReconnectDelayMs', `at least \`reconnectDelayMs\` (${reconnectDelayMs}), got ${maxReconnectDelayMs}`, WHERE);
   }
   const idleTimeoutMs = checkMs('idleTimeoutMs', options.idleTimeoutMs, DEFAULT_IDLE_TIMEOUT_MS);
   const topics = options.topics;
@@ -115,25 +120,23 @@ export function resolveSseOptions(rawUrl: string | URL, options: SseTransportOpt
   let fixedTopics: readonly string[] | undefined;
   if (topics !== undefined && topics !== 'watched') {
     if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '' || t.includes(','))) {
-      throw new TypeError("SseTransport: topics must be 'watched' or a non-empty array of topic names without commas");
+      throw optionError('topics', "'watched' or a non-empty array of topic names without commas", WHERE);
     }
     fixedTopics = topics.includes('*') ? undefined : [...topics];
   }
   let lastEventId: string | undefined;
   if (options.lastEventId !== undefined) {
-    if (typeof options.lastEventId !== 'string') throw new TypeError('SseTransport: lastEventId must be a string');
+    if (typeof options.lastEventId !== 'string') throw optionError('lastEventId', `a string, got ${describeValue(options.lastEventId)}`, WHERE);
     if (options.lastEventId !== '') lastEventId = options.lastEventId;
   }
   if (options.headers !== undefined && typeof options.headers !== 'function' && (typeof options.headers !== 'object' || options.headers === null)) {
-    throw new TypeError('SseTransport: headers must be an object or a function returning one');
+    throw optionError('headers', 'an object or a function returning one', WHERE);
   }
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('SseTransport: fetch must be a function');
-  if (options.EventSource !== undefined && typeof options.EventSource !== 'function') {
-    throw new TypeError('SseTransport: EventSource must be a class');
-  }
+  checkFunction('fetch', options.fetch, WHERE);
+  if (options.EventSource !== undefined && typeof options.EventSource !== 'function') throw optionError('EventSource', 'a class', WHERE);
   const mode = options.mode ?? 'auto';
   if (mode !== 'auto' && mode !== 'fetch' && mode !== 'eventsource') {
-    throw new TypeError(`SseTransport: mode must be 'auto', 'fetch' or 'eventsource', got ${JSON.stringify(mode)}`);
+    throw optionError('mode', `'auto', 'fetch' or 'eventsource', got ${describeValue(mode)}`, WHERE);
   }
   const globalEventSource = (globalThis as { EventSource?: typeof EventSource }).EventSource;
   const eventSource = options.EventSource ?? globalEventSource;
@@ -141,23 +144,25 @@ export function resolveSseOptions(rawUrl: string | URL, options: SseTransportOpt
     mode === 'eventsource' || (mode === 'auto' && eventSource !== undefined && options.headers === undefined && options.fetch === undefined);
   let EventSourceClass: typeof EventSource | undefined;
   if (useEventSource) {
-    if (eventSource === undefined) throw new TypeError("SseTransport: mode 'eventsource' needs an EventSource (none here)");
+    if (eventSource === undefined) {
+      throw new TypeError(`${PREFIX}mode 'eventsource' needs an EventSource and there is none here: pass \`EventSource\``);
+    }
     if (options.headers !== undefined) {
-      throw new TypeError("SseTransport: EventSource cannot send headers; use mode 'fetch' or cookies (withCredentials)");
+      throw new TypeError(`${PREFIX}EventSource cannot send \`headers\`: use mode 'fetch', or cookies (\`withCredentials\`)`);
     }
     EventSourceClass = eventSource;
   }
   const fetchFn = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
-  if (!useEventSource && fetchFn === undefined) throw new TypeError('SseTransport: no fetch available; pass options.fetch');
+  if (!useEventSource && fetchFn === undefined) throw new TypeError(`${PREFIX}there is no global fetch here: pass \`fetch\``);
   const withCredentials = options.withCredentials === true;
   let publishUrl: string | undefined;
   if (options.publishUrl !== undefined) {
     try {
       publishUrl = new URL(String(options.publishUrl), typeof base === 'string' ? base : undefined).href;
     } catch {
-      throw new TypeError(`SseTransport: invalid publishUrl ${JSON.stringify(String(options.publishUrl))}`);
+      throw optionError('publishUrl', `a valid URL, got ${JSON.stringify(String(options.publishUrl))}`, WHERE);
     }
-    if (fetchFn === undefined) throw new TypeError('SseTransport: publishUrl needs fetch; pass options.fetch');
+    if (fetchFn === undefined) throw new TypeError(`${PREFIX}\`publishUrl\` needs fetch and there is no global fetch here: pass \`fetch\``);
   }
   return {
     url,
@@ -177,5 +182,5 @@ export function resolveSseOptions(rawUrl: string | URL, options: SseTransportOpt
 }
 
 function checkMs(name: string, value: number | undefined, fallback: number): number {
-  return checkNumber(name, value, nonNegative, 'SseTransport') ?? fallback;
+  return checkNumber(name, value, nonNegative, WHERE) ?? fallback;
 }

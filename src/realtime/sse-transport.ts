@@ -104,8 +104,8 @@ export class SseTransport implements RealtimeTransport {
 
   /** {@inheritDoc RealtimeTransport.connect} */
   connect(listener: RealtimeTransportListener): void {
-    if (this.listener !== undefined) throw new Error('SseTransport: connect() was already called');
-    if (this.closed) throw new Error('SseTransport: the transport is closed');
+    if (this.listener !== undefined) throw new Error('closed-loop: SseTransport: connect() was already called');
+    if (this.closed) throw new Error('closed-loop: SseTransport: the transport is closed');
     this.listener = listener;
     this.start();
   }

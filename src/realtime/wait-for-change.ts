@@ -1,8 +1,8 @@
 import type { Clock } from '../clock/clock.js';
 import { TimeoutError } from '../errors/errors.js';
 import { Timeout } from '../internal/timeout.js';
+import { checkFunction, checkNumber, nonNegativeOrInfinity } from '../internal/validate.js';
 import type { ChangeEvent } from './types.js';
-import { describeValue } from './validation.js';
 
 interface PendingWait {
   fail(error: unknown): void;
@@ -30,13 +30,12 @@ export class PendingWaits {
     predicate: ((event: ChangeEvent<T>) => boolean) | undefined,
     timeoutMs: number,
   ): Promise<ChangeEvent<T>> {
-    if (predicate !== undefined && predicate !== null && typeof predicate !== 'function') {
-      return Promise.reject(new TypeError('closed-loop: waitForChange(topic, predicate): `predicate` must be a function'));
-    }
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(
-        new TypeError(`closed-loop: waitForChange(): \`timeoutMs\` must be a number >= 0, got ${describeValue(timeoutMs)}`),
-      );
+    try {
+      // `null` reads as no predicate, as `undefined` does.
+      checkFunction('predicate', predicate ?? undefined, 'waitForChange()');
+      checkNumber('timeoutMs', timeoutMs, nonNegativeOrInfinity, 'waitForChange()');
+    } catch (error) {
+      return Promise.reject(error);
     }
     return new Promise<ChangeEvent<T>>((resolve, reject) => {
       const deadline = new Timeout(this.clock);

@@ -452,22 +452,52 @@ describe('SseTransport: options', () => {
     expect(raw).toEqual(ids.slice(1));
   });
 
-  it('rejects bad arguments with a TypeError', () => {
-    expect(() => new SseTransport('not a url')).toThrow(TypeError);
-    expect(() => new SseTransport('ftp://example.com/events')).toThrow(/http/);
-    expect(() => new SseTransport('http://h/', { reconnectDelayMs: -1 })).toThrow(/reconnectDelayMs/);
-    expect(() => new SseTransport('http://h/', { reconnectDelayMs: 500, maxReconnectDelayMs: 100 })).toThrow(/maxReconnectDelayMs/);
-    expect(() => new SseTransport('http://h/', { idleTimeoutMs: Number.POSITIVE_INFINITY })).toThrow(/idleTimeoutMs/);
-    expect(() => new SseTransport('http://h/', { topics: [] })).toThrow(/topics/);
-    expect(() => new SseTransport('http://h/', { topics: ['a,b'] })).toThrow(/topics/);
-    expect(() => new SseTransport('http://h/', { mode: 'websocket' as never })).toThrow(/mode/);
-    expect(() => new SseTransport('http://h/', { mode: 'eventsource' })).toThrow(/EventSource/);
-    expect(() => new SseTransport('http://h/', { headers: 'x' as never })).toThrow(/headers/);
-    expect(() => new SseTransport('http://h/', { fetch: 1 as never })).toThrow(/fetch/);
+  it('rejects bad arguments with a TypeError that names the option', () => {
+    const error = (make: () => unknown): string => {
+      try {
+        make();
+      } catch (e) {
+        expect(e).toBeInstanceOf(TypeError);
+        return (e as Error).message;
+      }
+      throw new Error('no error');
+    };
+    expect(error(() => new SseTransport('http://['))).toBe('closed-loop: SseTransport: `url` must be a valid URL, got "http://["');
+    expect(error(() => new SseTransport('ftp://example.com/events'))).toBe(
+      'closed-loop: SseTransport: `url` must be an http(s) URL, got "ftp://example.com/events"',
+    );
+    expect(error(() => new SseTransport('http://h/', { reconnectDelayMs: -1 }))).toBe(
+      'closed-loop: SseTransport: `reconnectDelayMs` must be a finite number >= 0, got -1',
+    );
+    expect(error(() => new SseTransport('http://h/', { reconnectDelayMs: 500, maxReconnectDelayMs: 100 }))).toBe(
+      'closed-loop: SseTransport: `maxReconnectDelayMs` must be at least `reconnectDelayMs` (500), got 100',
+    );
+    expect(error(() => new SseTransport('http://h/', { idleTimeoutMs: Number.POSITIVE_INFINITY }))).toMatch(/^closed-loop: SseTransport: `idleTimeoutMs`/);
+    expect(error(() => new SseTransport('http://h/', { topics: [] }))).toMatch(/^closed-loop: SseTransport: `topics` must be 'watched' or/);
+    expect(error(() => new SseTransport('http://h/', { topics: ['a,b'] }))).toMatch(/`topics`/);
+    expect(error(() => new SseTransport('http://h/', { lastEventId: 7 as never }))).toBe(
+      'closed-loop: SseTransport: `lastEventId` must be a string, got number 7',
+    );
+    expect(error(() => new SseTransport('http://h/', { mode: 'websocket' as never }))).toBe(
+      'closed-loop: SseTransport: `mode` must be \'auto\', \'fetch\' or \'eventsource\', got "websocket"',
+    );
+    expect(error(() => new SseTransport('http://h/', { mode: 'eventsource' }))).toMatch(/^closed-loop: SseTransport: mode 'eventsource' needs an EventSource/);
+    expect(error(() => new SseTransport('http://h/', { mode: 'eventsource', EventSource: class {} as never, headers: {} }))).toMatch(
+      /^closed-loop: SseTransport: EventSource cannot send `headers`/,
+    );
+    expect(error(() => new SseTransport('http://h/', { headers: 'x' as never }))).toBe(
+      'closed-loop: SseTransport: `headers` must be an object or a function returning one',
+    );
+    expect(error(() => new SseTransport('http://h/', { fetch: 1 as never }))).toBe('closed-loop: SseTransport: `fetch` must be a function');
+    expect(error(() => new SseTransport('http://h/', { EventSource: 1 as never }))).toBe('closed-loop: SseTransport: `EventSource` must be a class');
+    expect(error(() => new SseTransport('http://h/', { publishUrl: 'http://[' }))).toBe(
+      'closed-loop: SseTransport: `publishUrl` must be a valid URL, got "http://["',
+    );
     const transport = new SseTransport('http://h/', { clock: new ManualClock() });
     const listener = { onEvent: () => {}, onStatus: () => {} };
     transport.connect(listener);
-    expect(() => transport.connect(listener)).toThrow(/already/);
+    expect(() => transport.connect(listener)).toThrow(new Error('closed-loop: SseTransport: connect() was already called'));
     transport.close();
+    expect(() => transport.connect(listener)).toThrow(/^closed-loop: SseTransport: /);
   });
 });

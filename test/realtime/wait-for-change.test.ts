@@ -125,10 +125,14 @@ describe('waitForChange', () => {
   test('invalid arguments reject with a TypeError and start nothing', async () => {
     const { service, clock } = setup();
     await expect(service.waitForChange('')).rejects.toThrow(TypeError);
-    await expect(service.waitForChange('t', 'paid' as never)).rejects.toThrow(TypeError);
-    await expect(service.waitForChange('t', undefined, -1)).rejects.toThrow(TypeError);
-    await expect(service.waitForChange('t', undefined, Number.NaN)).rejects.toThrow(TypeError);
-    await expect(service.waitForChange('t', undefined, '10' as never)).rejects.toThrow(TypeError);
+    await expect(service.waitForChange('t', 'paid' as never)).rejects.toThrow(
+      new TypeError('closed-loop: waitForChange(): `predicate` must be a function'),
+    );
+    await expect(service.waitForChange('t', undefined, -1)).rejects.toThrow(
+      new TypeError('closed-loop: waitForChange(): `timeoutMs` must be a number >= 0, got -1'),
+    );
+    await expect(service.waitForChange('t', undefined, Number.NaN)).rejects.toThrow(/`timeoutMs` must be a number >= 0, got NaN/);
+    await expect(service.waitForChange('t', undefined, '10' as never)).rejects.toThrow(/`timeoutMs` must be a number >= 0, got "10"/);
     expect(service.getSubscriptionCount()).toBe(0);
     expect(clock.pendingTimers).toBe(0);
   });
