@@ -1,7 +1,5 @@
-// idb is loaded on first use: its module has top-level side effects that would keep it in every
-// bundle that imports anything from the core.
-import type { IDBPDatabase } from 'idb';
 import { Listeners } from '../internal/listeners.js';
+import { openDatabase, requestResult, transactionDone } from './indexeddb-requests.js';
 import type { LeaseStore } from './lock.js';
 import type { QueuePutOptions, QueueRecord, QueueStorage, StoredEntry } from './storage.js';
 
@@ -15,7 +13,7 @@ interface Lease {
 }
 
 /**
- * Keeps queued items in IndexedDB (through `idb`): the storage for real offline use. Items survive
+ * Keeps queued items in IndexedDB: the storage for real offline use. Items survive
  * reloads, restarts and crashes, are shared by the tabs and workers of one origin, and may be any
  * structured-cloneable value. `add` resolves only once its transaction has committed with `strict`
  * durability (flushed to disk where the browser supports it).
@@ -30,7 +28,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   readonly name: string;
   /** The database's name. */
   readonly dbName: string;
-  private db: Promise<IDBPDatabase> | undefined;
+  private db: Promise<IDBDatabase> | undefined;
   // One channel per storage object, for posting and listening: a channel never hears its own
   // messages, so a queue is told about other tabs' writes and not about its own.
   private channel: BroadcastChannel | undefined;
@@ -50,8 +48,9 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   async load(): Promise<readonly StoredEntry[]> {
     const db = await this.open();
     const tx = db.transaction(ITEMS, 'readonly');
+    const store = tx.objectStore(ITEMS);
     // Both read in one transaction, in key order, so keys and values line up.
-    const [keys, values] = await Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]);
+    const [keys, values] = await Promise.all([requestResult(store.getAllKeys()), requestResult(store.getAll()), transactionDone(tx)]);
     const entries: StoredEntry[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) entries[i] = { id: String(keys[i]), value: values[i] };
     return entries;
@@ -60,7 +59,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   /** {@inheritDoc QueueStorage.get} */
   async get(id: string): Promise<StoredEntry | undefined> {
     const db = await this.open();
-    const value: unknown = await db.get(ITEMS, id);
+    const value: unknown = await requestResult(db.transaction(ITEMS, 'readonly').objectStore(ITEMS).get(id));
     return value === undefined ? undefined : { id, value };
   }
 
@@ -68,7 +67,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   async put(record: QueueRecord, options: QueuePutOptions = {}): Promise<void> {
     const db = await this.open();
     const tx = db.transaction(ITEMS, 'readwrite', { durability: options.durable ? 'strict' : 'default' });
-    await settle(tx.done, () => tx.store.put(record, record.id));
+    await settle(tx, () => requestResult(tx.objectStore(ITEMS).put(record, record.id)));
     this.notify();
   }
 
@@ -76,7 +75,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   async delete(id: string): Promise<void> {
     const db = await this.open();
     const tx = db.transaction(ITEMS, 'readwrite');
-    await settle(tx.done, () => tx.store.delete(id));
+    await settle(tx, () => requestResult(tx.objectStore(ITEMS).delete(id)));
     this.notify();
   }
 
@@ -84,7 +83,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   async clear(): Promise<void> {
     const db = await this.open();
     const tx = db.transaction(ITEMS, 'readwrite');
-    await settle(tx.done, () => tx.store.clear());
+    await settle(tx, () => requestResult(tx.objectStore(ITEMS).clear()));
     this.notify();
   }
 
@@ -106,11 +105,12 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
     // A readwrite transaction on `leases` runs alone across every connection of the origin: the
     // read and the write below are one atomic step, so two tabs never both take a free lease.
     const tx = db.transaction(LEASES, 'readwrite');
+    const store = tx.objectStore(LEASES);
     let taken = false;
-    await settle(tx.done, async () => {
-      const current = (await tx.store.get(name)) as Lease | undefined;
+    await settle(tx, async () => {
+      const current = (await requestResult(store.get(name))) as Lease | undefined;
       if (current !== undefined && current.owner !== owner && current.expiresAt > now) return;
-      await tx.store.put({ owner, expiresAt } satisfies Lease, name);
+      await requestResult(store.put({ owner, expiresAt } satisfies Lease, name));
       taken = true;
     });
     return taken;
@@ -120,9 +120,10 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   async releaseLease(name: string, owner: string): Promise<void> {
     const db = await this.open();
     const tx = db.transaction(LEASES, 'readwrite');
-    await settle(tx.done, async () => {
-      const current = (await tx.store.get(name)) as Lease | undefined;
-      if (current?.owner === owner) await tx.store.delete(name);
+    const store = tx.objectStore(LEASES);
+    await settle(tx, async () => {
+      const current = (await requestResult(store.get(name))) as Lease | undefined;
+      if (current?.owner === owner) await requestResult(store.delete(name));
     });
   }
 
@@ -140,28 +141,28 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
     if (db) (await db.catch(() => undefined))?.close();
   }
 
-  private open(): Promise<IDBPDatabase> {
+  private open(): Promise<IDBDatabase> {
     if (this.closed) return Promise.reject(new TypeError(`closed-loop: IndexedDBQueueStorage ${this.dbName} is closed`));
     if (this.db) return this.db;
     if (typeof indexedDB === 'undefined') {
       return Promise.reject(new TypeError('closed-loop: IndexedDBQueueStorage: there is no indexedDB here; use MemoryQueueStorage'));
     }
-    const opening: Promise<IDBPDatabase> = import('idb').then(({ openDB }) => openDB(this.dbName, VERSION, {
-      upgrade(db) {
-        if (!db.objectStoreNames.contains(ITEMS)) db.createObjectStore(ITEMS);
-        if (!db.objectStoreNames.contains(LEASES)) db.createObjectStore(LEASES);
-      },
-      // Another tab wants a newer version: let it, and open again on next use.
-      blocking: (): void => this.drop(opening),
-      terminated: (): void => this.drop(opening),
-    }));
+    const opening = openDatabase(this.dbName, VERSION, (db) => {
+      if (!db.objectStoreNames.contains(ITEMS)) db.createObjectStore(ITEMS);
+      if (!db.objectStoreNames.contains(LEASES)) db.createObjectStore(LEASES);
+    }).then((db) => {
+      // Another tab wants a newer version (versionchange), or the browser closed the connection
+      // (close): let go of it, and open again on next use.
+      db.onversionchange = db.onclose = () => this.drop(opening);
+      return db;
+    });
     this.db = opening;
     // A failed open is retried on next use rather than remembered.
     opening.catch(() => this.drop(opening));
     return opening;
   }
 
-  private drop(opening: Promise<IDBPDatabase>): void {
+  private drop(opening: Promise<IDBDatabase>): void {
     if (this.db !== opening) return;
     this.db = undefined;
     opening.then((db) => db.close(), () => undefined);
@@ -185,13 +186,14 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
   }
 }
 
-// Runs the requests of one transaction and waits for it to commit. `done` is observed from the start,
-// so a transaction that aborts (a quota error at commit, a failed request) never rejects unhandled,
-// and the commit's error (QuotaExceededError) is what the caller sees rather than a request's AbortError.
-async function settle(done: Promise<void>, requests: () => Promise<unknown>): Promise<void> {
+// Runs the requests of one transaction and waits for it to commit. The commit is observed from the
+// start, so a transaction that aborts (a quota error at commit, a failed request) never rejects
+// unhandled, and the commit's error (QuotaExceededError) is what the caller sees rather than a
+// request's AbortError.
+async function settle(tx: IDBTransaction, requests: () => Promise<unknown>): Promise<void> {
   let commitError: unknown;
   let failed = false;
-  const committed = done.then(
+  const committed = transactionDone(tx).then(
     () => undefined,
     (error: unknown) => {
       failed = true;

@@ -26,8 +26,8 @@ export async function openTab(): Promise<Tab> {
   const iframe = document.createElement('iframe');
   const token = `tab-${++counter}-${Math.random().toString(36).slice(2)}`;
   const moduleUrl = new URL('/src/index.ts', location.origin).href;
-  // Vitest's browser mode rewrites every dynamic import() (the library loads idb on first use) into
-  // a call on its runner object, which only the test page defines: lend it to the tab.
+  // Vitest's browser mode rewrites every dynamic import() in the modules it serves into a call on its
+  // runner object, which only the test page defines: lend it to the tab.
   iframe.srcdoc = `<!doctype html><script type="module">
     window.__vitest_browser_runner__ ??= window.parent.__vitest_browser_runner__;
     const lib = await import(${JSON.stringify(moduleUrl)});

@@ -128,6 +128,20 @@ describe('IndexedDBQueueStorage in Chromium', () => {
     expect((await storage.load()).map((e) => e.id).sort()).toEqual(['stray', 'stray-2']);
   });
 
+  test('an open storage lets go of its connection when another tab upgrades the database, and a failed open is not remembered', async () => {
+    const dbName = uniqueDbName();
+    const storage = storageOn(dbName);
+    const queue = new OfflineQueue({ storage });
+    const item = await queue.add('before the upgrade');
+    // Version 2 opens only once every older connection has closed: the storage's must close itself.
+    const upgraded = await openDB(dbName, 2);
+    expect(await upgraded.get('items', item.id)).toMatchObject({ id: item.id });
+    upgraded.close();
+    // The storage (version 1) cannot open a version 2 database: its calls reject, each with the error.
+    await expect(storage.load()).rejects.toMatchObject({ name: 'VersionError' });
+    await expect(storage.load()).rejects.toMatchObject({ name: 'VersionError' });
+  });
+
   test('the queue reports changes another tab makes to the database (changed event)', async () => {
     const dbName = uniqueDbName();
     const queue = new OfflineQueue({ storage: storageOn(dbName) });
