@@ -15,6 +15,16 @@ import {
 import { idMaker } from '../../src/internal/id-maker.js';
 import { CommandBatch } from './command-batch.js';
 import { withCommandTimeout } from './command-timeout.js';
+import {
+  CLAIM_CMD,
+  COMPLETE_CMD,
+  decodeResult,
+  defineIdempotencyScripts,
+  parseRecord,
+  RELEASE_CMD,
+  type StoredRecord,
+} from './idempotency-record.js';
+import { type ScanNode, scanKeys } from './key-scan.js';
 
 /** Options of {@link RedisIdempotencyStore}. */
 export interface RedisIdempotencyStoreOptions {
@@ -46,106 +56,7 @@ export interface RedisIdempotencyStoreOptions {
   clock?: Clock;
 }
 
-/** A record as it is stored (JSON, one string value per key). Short field names: it is stored often. */
-interface StoredRecord {
-  /** Format version. */
-  v: number;
-  /** Fingerprint. */
-  fp: string;
-  /** State: `p` in progress, `c` completed. */
-  s: 'p' | 'c';
-  /** Lease id (in progress). */
-  l?: string;
-  /** Lease expiry, epoch ms (in progress). */
-  le?: number;
-  /** The result as JSON text (completed; absent for `undefined`). Kept as text so Lua never reshapes it. */
-  r?: string;
-  /** Record expiry, epoch ms. */
-  e: number;
-}
-
-// The scripts run atomically in Redis: each operation is one round trip. ioredis sends a script as
-// EVAL the first time on a connection and as EVALSHA afterwards (falling back to EVAL on NOSCRIPT).
-// Times are epoch ms from the store's clock (ARGV), never Redis' TIME, so tests can drive leases.
-// Numbers stay below 1e14 (cjson keeps 14 significant digits), true of epoch ms until year 5138.
-
-// KEYS[1] record key. ARGV: fingerprint, leaseMs, ttlMs, now, new lease id.
-// Returns {'acquired', leaseId, '0'|'1' (takeover)} | {'in_progress', leaseExpiresAt} |
-// {'completed', record JSON} | {'mismatch'}.
-const CLAIM_LUA = `
-local fp = ARGV[1]
-local leaseMs = tonumber(ARGV[2])
-local ttlMs = tonumber(ARGV[3])
-local now = tonumber(ARGV[4])
-local leaseId = ARGV[5]
-local raw = redis.call('GET', KEYS[1])
-if raw then
-  local ok, rec = pcall(cjson.decode, raw)
-  if not ok or type(rec) ~= 'table' or type(rec.e) ~= 'number' or type(rec.fp) ~= 'string' then
-    return redis.error_reply('closed-loop: not an idempotency record: ' .. KEYS[1])
-  end
-  if rec.e > now then
-    if rec.fp ~= fp then return {'mismatch'} end
-    if rec.s == 'c' then return {'completed', raw} end
-    if type(rec.le) == 'number' and rec.le > now then return {'in_progress', tostring(rec.le)} end
-    -- The holder's lease ran out (it crashed or stalled): take over with a new lease id, so the old
-    -- holder's late complete or release finds a different id and does nothing.
-    rec.l = leaseId
-    rec.le = now + leaseMs
-    if rec.e < now + leaseMs then rec.e = now + leaseMs end
-    redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', math.max(1, math.ceil(rec.e - now)))
-    return {'acquired', leaseId, '1'}
-  end
-end
-local life = math.max(ttlMs, leaseMs)
-local rec = {v = 1, fp = fp, s = 'p', l = leaseId, le = now + leaseMs, e = now + life}
-redis.call('SET', KEYS[1], cjson.encode(rec), 'PX', math.max(1, math.ceil(life)))
-return {'acquired', leaseId, '0'}
-`;
-
-// KEYS[1] record key. ARGV: lease id, result JSON, '1' when there is a result, ttlMs, now.
-// Returns 1 when stored, 0 when the lease no longer holds the key.
-const COMPLETE_LUA = `
-local ttlMs = tonumber(ARGV[4])
-local now = tonumber(ARGV[5])
-local raw = redis.call('GET', KEYS[1])
-if not raw then return 0 end
-local ok, rec = pcall(cjson.decode, raw)
-if not ok or type(rec) ~= 'table' then return 0 end
-if rec.s ~= 'p' or rec.l ~= ARGV[1] or type(rec.e) ~= 'number' or rec.e <= now then return 0 end
-local out = {v = 1, fp = rec.fp, s = 'c', e = now + ttlMs}
-if ARGV[3] == '1' then out.r = ARGV[2] end
-redis.call('SET', KEYS[1], cjson.encode(out), 'PX', math.max(1, math.ceil(ttlMs)))
-return 1
-`;
-
-// KEYS[1] record key. ARGV: lease id. Returns 1 when dropped, 0 when the lease no longer holds it.
-const RELEASE_LUA = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return 0 end
-local ok, rec = pcall(cjson.decode, raw)
-if not ok or type(rec) ~= 'table' then return 0 end
-if rec.s ~= 'p' or rec.l ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-return 1
-`;
-
-// Command names defined on the client with `defineCommand`: namespaced and versioned, so they
-// neither clash with the app's own nor with another version of this store on the same client.
-const CLAIM_CMD = 'closedLoopIdempotencyClaimV1';
-const COMPLETE_CMD = 'closedLoopIdempotencyCompleteV1';
-const RELEASE_CMD = 'closedLoopIdempotencyReleaseV1';
-
 type ScriptCommand = (...args: Array<string | number>) => Promise<unknown>;
-
-/** The per-node commands `clear` and `stats` use (a `Redis` client, or one node of a `Cluster`). */
-interface ScanNode {
-  scan(cursor: string, ...args: Array<string | number>): Promise<[string, string[]]>;
-  pipeline(commands: Array<Array<string | number>>): { exec(): Promise<Array<[Error | null, unknown]> | null> };
-}
-
-// Records `clear` drops and `stats` reads per round trip.
-const SCAN_COUNT = 500;
 
 /**
  * An {@link IdempotencyStore} on Redis, for apps that run on several servers: every instance given a
@@ -215,9 +126,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     this.prefix = prefix;
     this.commandTimeoutMs = timeout;
     this.clock = options.clock ?? realClock;
-    define(client, CLAIM_CMD, CLAIM_LUA);
-    define(client, COMPLETE_CMD, COMPLETE_LUA);
-    define(client, RELEASE_CMD, RELEASE_LUA);
+    defineIdempotencyScripts(client);
     const own = client as { isCluster?: boolean; options?: { enableAutoPipelining?: boolean } };
     this.batch = own.isCluster || own.options?.enableAutoPipelining ? undefined : new CommandBatch(client as Redis);
   }
@@ -293,7 +202,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    * nodes that join or slots that move during the scan can be missed.
    */
   async clear(): Promise<void> {
-    await this.scanAll(async (node, keys) => {
+    await scanKeys(this.client, this.prefix, this.run, async (node, keys) => {
       const replies = await this.exec(node, keys.map((k) => ['unlink', k]));
       for (const [error] of replies) if (error) throw unavailable('clear', error);
     });
@@ -307,7 +216,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   async stats(): Promise<IdempotencyStoreStats> {
     const now = this.clock.now();
     const counts: IdempotencyStoreStats = { entries: 0, inProgress: 0, completed: 0 };
-    await this.scanAll(async (node, keys) => {
+    await scanKeys(this.client, this.prefix, this.run, async (node, keys) => {
       const replies = await this.exec(node, keys.map((k) => ['get', k]));
       for (const [error, raw] of replies) {
         // A key of another type under the prefix (WRONGTYPE) or a string that is not a record: skipped.
@@ -339,25 +248,6 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     return command.apply(this.client, args);
   }
 
-  /** Visits every key under the prefix, a batch at a time, with the node (and bare key names) to use. */
-  private async scanAll(visit: (node: ScanNode, keys: string[]) => Promise<void>): Promise<void> {
-    const clientPrefix = keyPrefixOf(this.client);
-    // SCAN patterns are not prefixed by ioredis, while the keys it returns carry the client's prefix.
-    const match = `${escapeGlob(clientPrefix + this.prefix)}*`;
-    const nodes = (this.client as { isCluster?: boolean }).isCluster
-      ? ((this.client as Cluster).nodes('master') as unknown as ScanNode[])
-      : [this.client as unknown as ScanNode];
-    for (const node of nodes) {
-      let cursor = '0';
-      do {
-        const [next, found] = await this.run('scan', () => node.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT));
-        cursor = String(next);
-        const keys = found.map((k) => (clientPrefix && k.startsWith(clientPrefix) ? k.slice(clientPrefix.length) : k));
-        if (keys.length > 0) await visit(node, keys);
-      } while (cursor !== '0');
-    }
-  }
-
   /** One pipeline round trip on `node`: each command's error or reply. */
   private async exec(node: ScanNode, commands: Array<Array<string | number>>): Promise<Array<[Error | null, unknown]>> {
     const replies = await this.run('pipeline', () => node.pipeline(commands).exec());
@@ -368,21 +258,16 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   /**
    * Runs one Redis call under `commandTimeoutMs`. Whichever comes first settles the result: the
    * answer (the timer is cleared) or the timer (the late answer, or its rejection, is swallowed).
+   * An arrow function: the key scan is handed it.
    */
-  private run<T>(what: string, call: () => Promise<T>): Promise<T> {
-    return withCommandTimeout(
+  private readonly run = <T>(what: string, call: () => Promise<T>): Promise<T> =>
+    withCommandTimeout(
       this.clock,
       this.commandTimeoutMs,
       call,
       () => new IdempotencyError('STORE_UNAVAILABLE', `Redis did not answer the idempotency ${what} within ${this.commandTimeoutMs} ms`),
       (error) => unavailable(what, error),
     );
-  }
-}
-
-function define(client: Redis | Cluster, name: string, lua: string): void {
-  if (typeof (client as unknown as Record<string, unknown>)[name] === 'function') return;
-  client.defineCommand(name, { numberOfKeys: 1, lua });
 }
 
 function unavailable(what: string, error: unknown): IdempotencyError {
@@ -400,31 +285,3 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : String(value);
 }
 
-function parseRecord(raw: string): StoredRecord {
-  let stored: unknown;
-  try {
-    stored = JSON.parse(raw);
-  } catch (error) {
-    throw new IdempotencyError('STORE_UNAVAILABLE', 'A Redis idempotency record is not JSON', { cause: error });
-  }
-  const record = stored as StoredRecord | null;
-  if (!record || typeof record !== 'object' || typeof record.fp !== 'string' || typeof record.e !== 'number') {
-    throw new IdempotencyError('STORE_UNAVAILABLE', 'A Redis key under the idempotency prefix is not an idempotency record');
-  }
-  return record;
-}
-
-function decodeResult(record: StoredRecord): unknown {
-  return typeof record.r === 'string' ? JSON.parse(record.r) : undefined;
-}
-
-function keyPrefixOf(client: Redis | Cluster): string {
-  const options = (client as { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }).options;
-  const prefix = options?.keyPrefix ?? options?.redisOptions?.keyPrefix;
-  return typeof prefix === 'string' ? prefix : '';
-}
-
-/** Escapes the glob characters of a SCAN MATCH pattern. */
-function escapeGlob(value: string): string {
-  return value.replace(/[\\*?[\]]/g, '\\$&');
-}
