@@ -6,60 +6,16 @@ import {
   type RealtimeStatus,
   type RealtimeTransport,
   type RealtimeTransportListener,
-  realClock,
   TimeoutError,
-  unrefTimer,
 } from 'closed-loop';
 import { messageOf } from '../../src/internal/message-of.js';
 import { withCommandTimeout } from './command-timeout.js';
+import { publisherOf, subscriberConnection } from './realtime-connections.js';
+import { checkTopic, decodeEvent, encodeEvent } from './realtime-message.js';
+import { type RedisTransportOptions, redisTransportSettings } from './realtime-options.js';
+import { RealtimeSubscriptions } from './realtime-subscriptions.js';
 
-/** Options of {@link RedisTransport}. */
-export interface RedisTransportOptions {
-  /**
-   * Put before every topic to make its Redis channel: topic `orders` travels on
-   * `` `${prefix}orders` ``. Default `'closed-loop:realtime:'`. Services exchange events only when
-   * their transports share a prefix, so one Redis can carry several apps' buses apart. (The client's
-   * own `keyPrefix` does not apply: ioredis prefixes keys, not channels.)
-   */
-  prefix?: string;
-  /**
-   * How long a `publish` may wait for Redis, in ms, before it rejects with a `TimeoutError`.
-   * Default 2000. Measured on `clock`. With ioredis' defaults a command sent while the connection
-   * is down waits in the client's offline queue through up to 20 reconnection attempts; the
-   * transport does not let a publish hang that long. The timed-out PUBLISH stays in that queue and
-   * may still reach Redis once it is back: it carries the same `eventId`, so services that already
-   * have the event drop it, and the latest-state cache never lets it replace a newer version.
-   * Also bounds the unsubscribe that `close` sends.
-   */
-  commandTimeoutMs?: number;
-  /** The clock that runs `commandTimeoutMs`. Default the real clock. */
-  clock?: Clock;
-  /**
-   * Told about what the transport handles by itself and nobody awaits, each as a `ClosedLoopError`
-   * with one of these codes (the original error as `cause`):
-   *
-   * - `REALTIME_MALFORMED_MESSAGE`: a message on one of the transport's channels is not a change
-   *   event of that topic (someone else published to it). The message is skipped.
-   * - `REALTIME_SUBSCRIBE_FAILED`: Redis refused a SUBSCRIBE, PSUBSCRIBE or their counterparts
-   *   (an ACL, say). The status is not reported `connected`/`resynced` until a later sync succeeds.
-   * - `REALTIME_CONNECTION_ERROR`: the subscriber connection failed (one per failed attempt while
-   *   Redis is unreachable; the status already says `reconnecting`).
-   * - `REALTIME_CONNECTION_ENDED`: the client's `retryStrategy` gave up, so the subscriber
-   *   connection will not come back and no more events arrive.
-   * - `REALTIME_LISTENER_FAILED`: the service's listener threw while taking an event.
-   *
-   * Default: nothing is reported; the transport carries on either way. It must not throw.
-   */
-  onError?: (error: ClosedLoopError) => void;
-}
-
-/** The topic that stands for every topic (the service watches it for `subscribe('*', …)`). */
-const ALL = '*';
-
-const CHANGE_TYPES: ReadonlySet<string> = new Set(['INSERT', 'UPDATE', 'DELETE', 'BROADCAST']);
-
-/** The subscriber connection: the events and commands the transport uses, common to `Redis` and `Cluster`. */
-type Subscriber = Redis | Cluster;
+export type { RedisTransportOptions } from './realtime-options.js';
 
 /**
  * A realtime transport over Redis pub/sub, so that several server instances share one bus: give
@@ -131,17 +87,11 @@ export class RedisTransport implements RealtimeTransport {
   readonly commandTimeoutMs: number;
   private readonly clock: Clock;
   private readonly reportError: (error: ClosedLoopError) => void;
-  /** The pattern that covers every topic. */
-  private readonly pattern: string;
+  private readonly subscriptions: RealtimeSubscriptions;
 
   private listener: RealtimeTransportListener | undefined;
-  private subscriber: Subscriber | undefined;
+  private subscriber: Redis | Cluster | undefined;
   private closing: Promise<void> | undefined;
-  /** What the service watches. */
-  private readonly topics = new Set<string>();
-  /** What has been sent to the current subscriber connection (ordered after anything sent before). */
-  private readonly channelsOnWire = new Set<string>();
-  private patternOnWire = false;
   /** Between the subscriber connection's `ready` and its `close`. */
   private live = false;
   /** Counts connections, so that a late answer from a previous one does not report a status. */
@@ -155,40 +105,18 @@ export class RedisTransport implements RealtimeTransport {
    * @param options - `prefix`, `commandTimeoutMs`, `clock` and `onError`
    */
   constructor(client: Redis | Cluster, options: RedisTransportOptions = {}) {
-    const c = client as unknown as Record<string, unknown> | null;
-    if (!c || typeof c !== 'object' || typeof c.publish !== 'function' || typeof c.duplicate !== 'function') {
-      throw new TypeError('closed-loop: RedisTransport needs an ioredis client (new Redis(...) or new Cluster(...))');
-    }
-    const prefix = options.prefix ?? 'closed-loop:realtime:';
-    if (typeof prefix !== 'string') {
-      throw new TypeError(`closed-loop: \`prefix\` must be a string, got ${typeof prefix}`);
-    }
-    const timeout = options.commandTimeoutMs ?? 2000;
-    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-      throw new TypeError(`closed-loop: \`commandTimeoutMs\` must be a finite number > 0, got ${String(timeout)}`);
-    }
-    if (options.onError !== undefined && typeof options.onError !== 'function') {
-      throw new TypeError('closed-loop: `onError` must be a function');
-    }
+    const settings = redisTransportSettings(client, options);
     this.client = client;
-    this.prefix = prefix;
-    this.commandTimeoutMs = timeout;
-    this.clock = options.clock ?? realClock;
-    const onError = options.onError;
-    this.reportError = (error) => {
-      if (!onError) return;
-      try {
-        onError(error);
-      } catch {
-        // An error reporter that throws has nowhere to report to; the transport carries on.
-      }
-    };
-    this.pattern = `${escapeGlob(prefix)}*`;
+    this.prefix = settings.prefix;
+    this.commandTimeoutMs = settings.commandTimeoutMs;
+    this.clock = settings.clock;
+    this.reportError = settings.reportError;
+    this.subscriptions = new RealtimeSubscriptions(settings.prefix);
   }
 
   /** The Redis channel of `topic`: `` `${prefix}${topic}` ``. */
   channelOf(topic: string): string {
-    return this.prefix + topic;
+    return this.subscriptions.channelOf(topic);
   }
 
   /**
@@ -203,9 +131,7 @@ export class RedisTransport implements RealtimeTransport {
       throw new TypeError('closed-loop: RedisTransport.connect needs a listener with onEvent and onStatus');
     }
     this.listener = listener;
-    const subscriber = isCluster(this.client)
-      ? this.client.duplicate()
-      : this.client.duplicate({ autoResubscribe: false, autoResendUnfulfilledCommands: false });
+    const subscriber = subscriberConnection(this.client);
     this.subscriber = subscriber;
     subscriber.on('error', this.onConnectionError);
     subscriber.on('ready', this.onReady);
@@ -225,15 +151,14 @@ export class RedisTransport implements RealtimeTransport {
    */
   watch(topic: string): void {
     checkTopic(topic);
-    if (this.closing || this.topics.has(topic)) return;
-    this.topics.add(topic);
-    void this.syncWire(this.epoch);
+    if (this.closing || !this.subscriptions.watch(topic)) return;
+    void this.syncSubscriptions(this.epoch);
   }
 
   /** Unsubscribes from `topic`'s channel (or the pattern, for `'*'`). Unknown topics are ignored. */
   unwatch(topic: string): void {
-    if (this.closing || !this.topics.delete(topic)) return;
-    void this.syncWire(this.epoch);
+    if (this.closing || !this.subscriptions.unwatch(topic)) return;
+    void this.syncSubscriptions(this.epoch);
   }
 
   /**
@@ -247,47 +172,17 @@ export class RedisTransport implements RealtimeTransport {
     if (this.closing) {
       throw new ClosedLoopError('closed-loop: cannot publish on a closed RedisTransport', 'REALTIME_PUBLISH_FAILED');
     }
-    if (!event || typeof event !== 'object') {
-      throw new TypeError(`closed-loop: RedisTransport.publish needs a change event, got ${event === null ? 'null' : typeof event}`);
-    }
-    checkEventTopic(event.topic);
-    let json: string;
-    try {
-      json = JSON.stringify(event);
-    } catch (error) {
-      throw new TypeError(`closed-loop: the change event on "${event.topic}" is not JSON-serialisable`, { cause: error });
-    }
+    const json = encodeEvent(event);
     const channel = this.channelOf(event.topic);
     await this.withTimeout(
       `PUBLISH to "${channel}"`,
-      () => this.publisher().publish(channel, json),
+      () => publisherOf(this.client).publish(channel, json),
       (error) =>
         new ClosedLoopError(`closed-loop: RedisTransport could not publish to "${channel}": ${messageOf(error)}`, 'REALTIME_PUBLISH_FAILED', {
           cause: error,
           retryable: true,
         }),
     );
-  }
-
-  /**
-   * Where PUBLISH goes: the client, or on a Cluster the master first by `host:port`. ioredis would
-   * send each PUBLISH (a command without a key) to a random node, and Redis forwards it to the
-   * others over the cluster bus, so two events could overtake each other; through one node, every
-   * subscriber receives them in the order that node ran them, as on a single server.
-   */
-  private publisher(): Pick<Redis, 'publish'> {
-    if (!isCluster(this.client)) return this.client;
-    let chosen: Redis | undefined;
-    let chosenKey = '';
-    for (const node of this.client.nodes('master')) {
-      const key = `${node.options.host ?? ''}:${String(node.options.port ?? '')}`;
-      if (chosen === undefined || key < chosenKey) {
-        chosen = node;
-        chosenKey = key;
-      }
-    }
-    // Not connected yet (no node known): the Cluster client queues the command until it is.
-    return chosen ?? this.client;
   }
 
   /**
@@ -302,12 +197,12 @@ export class RedisTransport implements RealtimeTransport {
     const subscriber = this.subscriber;
     this.subscriber = undefined;
     this.listener = undefined;
-    this.topics.clear();
+    this.subscriptions.clear();
     this.closing = subscriber ? this.shutdown(subscriber) : Promise.resolve();
     return this.closing;
   }
 
-  private async shutdown(subscriber: Subscriber): Promise<void> {
+  private async shutdown(subscriber: Redis | Cluster): Promise<void> {
     subscriber.off('ready', this.onReady);
     subscriber.off('close', this.onClose);
     subscriber.off('end', this.onEnd);
@@ -316,17 +211,10 @@ export class RedisTransport implements RealtimeTransport {
     subscriber.off('error', this.onConnectionError);
     subscriber.on('error', () => {}); // a late connection error must not become an unhandled 'error' event
     try {
-      if (subscriber.status === 'ready') {
-        const leaving: Array<Promise<unknown>> = [];
-        if (this.channelsOnWire.size > 0) leaving.push(subscriber.unsubscribe(...this.channelsOnWire));
-        if (this.patternOnWire) leaving.push(subscriber.punsubscribe(this.pattern));
-        if (leaving.length > 0) {
-          await this.withTimeout('UNSUBSCRIBE', () => Promise.all(leaving), (error) => error as Error).catch(() => {});
-        }
-      }
+      const leaving = subscriber.status === 'ready' ? this.subscriptions.leave(subscriber) : undefined;
+      if (leaving) await this.withTimeout('UNSUBSCRIBE', () => leaving, (error) => error as Error).catch(() => {});
     } finally {
-      this.channelsOnWire.clear();
-      this.patternOnWire = false;
+      this.subscriptions.forgetWire();
       subscriber.disconnect();
     }
   }
@@ -336,9 +224,8 @@ export class RedisTransport implements RealtimeTransport {
     const epoch = ++this.epoch;
     this.live = true;
     // A new connection has no subscriptions (ioredis' own resubscription is off, see the class doc).
-    this.channelsOnWire.clear();
-    this.patternOnWire = false;
-    void this.syncWire(epoch).then((ok) => {
+    this.subscriptions.forgetWire();
+    void this.syncSubscriptions(epoch).then((ok) => {
       if (!ok || this.closing || epoch !== this.epoch) return;
       this.report(this.everConnected ? 'resynced' : 'connected');
       this.everConnected = true;
@@ -380,67 +267,30 @@ export class RedisTransport implements RealtimeTransport {
   };
 
   /**
-   * Brings the subscriptions on the wire in line with the watched topics: subscribes first, then
-   * unsubscribes, so a topic switching between its channel and the pattern is covered throughout.
-   * Sends nothing unless the subscriber connection is up (a `ready` syncs everything). Resolves
-   * true when Redis confirmed every command it sent.
+   * Syncs the subscriptions on the wire with the watched topics, when the subscriber connection is
+   * up (a `ready` syncs everything). Resolves true when Redis confirmed every command sent.
    */
-  private async syncWire(epoch: number): Promise<boolean> {
+  private syncSubscriptions(epoch: number): Promise<boolean> {
     const subscriber = this.subscriber;
     // ioredis sets `status` synchronously but emits its events a tick later; both must agree, or a
     // command would land in the offline queue and be replayed on a later connection.
-    if (!subscriber || !this.live || subscriber.status !== 'ready' || epoch !== this.epoch) return true;
-    const wantPattern = this.topics.has(ALL);
-    const wantChannels = new Set<string>();
-    if (!wantPattern) for (const topic of this.topics) wantChannels.add(this.channelOf(topic));
-    const sent: Array<Promise<boolean>> = [];
-    const send = (what: string, command: () => Promise<unknown>) => {
-      sent.push(
-        command().then(
-          () => true,
-          (error: unknown) => {
-            if (!this.closing && epoch === this.epoch) {
-              this.reportError(
-                new ClosedLoopError(`closed-loop: Redis refused ${what}: ${messageOf(error)}`, 'REALTIME_SUBSCRIBE_FAILED', { cause: error }),
-              );
-            }
-            return false;
-          },
-        ),
+    if (!subscriber || !this.live || subscriber.status !== 'ready' || epoch !== this.epoch) return Promise.resolve(true);
+    return this.subscriptions.sync(subscriber, (command, error) => {
+      if (this.closing || epoch !== this.epoch) return;
+      this.reportError(
+        new ClosedLoopError(`closed-loop: Redis refused ${command}: ${messageOf(error)}`, 'REALTIME_SUBSCRIBE_FAILED', { cause: error }),
       );
-    };
-    if (wantPattern && !this.patternOnWire) {
-      this.patternOnWire = true;
-      send(`PSUBSCRIBE ${this.pattern}`, () => subscriber.psubscribe(this.pattern));
-    }
-    const add = [...wantChannels].filter((c) => !this.channelsOnWire.has(c));
-    if (add.length > 0) {
-      for (const c of add) this.channelsOnWire.add(c);
-      send(`SUBSCRIBE ${add.join(' ')}`, () => subscriber.subscribe(...add));
-    }
-    const remove = [...this.channelsOnWire].filter((c) => !wantChannels.has(c));
-    if (remove.length > 0) {
-      for (const c of remove) this.channelsOnWire.delete(c);
-      send(`UNSUBSCRIBE ${remove.join(' ')}`, () => subscriber.unsubscribe(...remove));
-    }
-    if (!wantPattern && this.patternOnWire) {
-      this.patternOnWire = false;
-      send(`PUNSUBSCRIBE ${this.pattern}`, () => subscriber.punsubscribe(this.pattern));
-    }
-    const results = await Promise.all(sent);
-    return results.every(Boolean);
+    });
   }
 
   /** One message from Redis: checked, parsed, and handed to the service if its topic is watched. */
   private receive(channel: string, message: string): void {
     const listener = this.listener;
-    if (!listener || !channel.startsWith(this.prefix)) return;
-    const topic = channel.slice(this.prefix.length);
-    // A late message from a subscription being dropped, or one ioredis restored by itself.
-    if (!this.topics.has(ALL) && !this.topics.has(topic)) return;
+    const topic = listener && this.subscriptions.watchedTopicOf(channel);
+    if (!listener || topic === undefined) return;
     let event: ChangeEvent;
     try {
-      event = parseEvent(message, topic);
+      event = decodeEvent(message, topic);
     } catch (error) {
       this.reportError(
         new ClosedLoopError(`closed-loop: RedisTransport skipped a malformed message on "${channel}": ${messageOf(error)}`, 'REALTIME_MALFORMED_MESSAGE', {
@@ -492,45 +342,4 @@ export class RedisTransport implements RealtimeTransport {
       true,
     );
   }
-}
-
-function isCluster(client: Redis | Cluster): client is Cluster {
-  return (client as { isCluster?: boolean }).isCluster === true;
-}
-
-function checkTopic(topic: unknown): asserts topic is string {
-  if (typeof topic !== 'string' || topic.length === 0) {
-    throw new TypeError(`closed-loop: a realtime topic must be a non-empty string, got ${topic === '' ? 'an empty string' : typeof topic}`);
-  }
-}
-
-function checkEventTopic(topic: unknown): asserts topic is string {
-  checkTopic(topic);
-  if (topic === ALL) throw new TypeError('closed-loop: "*" means every topic and is only for watching; an event needs its own topic');
-}
-
-/** Parses a message into a change event of `topic`, or throws saying what is wrong with it. */
-function parseEvent(message: string, topic: string): ChangeEvent {
-  let value: unknown;
-  try {
-    value = JSON.parse(message);
-  } catch {
-    throw new TypeError('not JSON');
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new TypeError('not a JSON object');
-  const e = value as Record<string, unknown>;
-  if (topic === ALL) throw new TypeError('"*" is not a topic one can publish on');
-  if (e.topic !== topic) throw new TypeError(`its topic is ${JSON.stringify(e.topic)}, not the channel's "${topic}"`);
-  if (typeof e.eventId !== 'string' || e.eventId.length === 0) throw new TypeError('no eventId');
-  if (typeof e.type !== 'string' || !CHANGE_TYPES.has(e.type)) throw new TypeError(`unknown type ${JSON.stringify(e.type)}`);
-  if (typeof e.timestamp !== 'number' || !Number.isFinite(e.timestamp)) throw new TypeError('no numeric timestamp');
-  // `null` reads as absent, as the service reads it.
-  if (e.version != null && (typeof e.version !== 'number' || !Number.isFinite(e.version))) throw new TypeError('a version that is not a number');
-  if (e.id != null && typeof e.id !== 'string' && typeof e.id !== 'number') throw new TypeError('an id that is neither string nor number');
-  return value as ChangeEvent;
-}
-
-/** Escapes the glob characters of a PSUBSCRIBE pattern. */
-function escapeGlob(value: string): string {
-  return value.replace(/[\\*?[\]]/g, '\\$&');
 }
