@@ -88,8 +88,10 @@ describe('realtimeSse: the stream', () => {
     expect(service.getSubscriptionCount()).toBe(2);
     const bad = await request(running.url, '/events?topics=a,secret');
     expect(bad.status).toBe(400);
-    expect(bad.headers['content-type']).toBe('application/problem+json');
+    expect(bad.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(JSON.parse(bad.text).detail).toContain('"secret"');
+    // The same problem shape as every other closed-loop error answer.
+    expect(JSON.parse(bad.text)).toMatchObject({ type: 'about:blank', title: 'Bad Request', status: 400, instance: '/events?topics=a,secret' });
     const s = await stream(running);
     await s.until((x) => x.messages.length === 1);
     for (const topic of ['a', 'secret', 'b']) service.publish(topic, { id: topic });
