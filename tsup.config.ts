@@ -72,6 +72,7 @@ const entries = {
   react: 'adapters/react/index.ts',
   fetch: 'adapters/fetch/index.ts',
   hono: 'adapters/hono/index.ts',
+  'service-worker': 'adapters/service-worker/index.ts',
 };
 const { index, ...adapters } = entries;
 

@@ -538,7 +538,7 @@ const React = require('react');
 const { renderToString } = require('react-dom/server');
 
 test('require() resolves every entry to its CommonJS build', () => {
-  for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/fetch', 'closed-loop/hono', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react']) {
+  for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/fetch', 'closed-loop/hono', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react', 'closed-loop/service-worker']) {
     expect(require.resolve(entry)).toMatch(/\\.cjs$/);
     expect(require(entry)).toBeDefined();
   }
@@ -734,6 +734,62 @@ const { idempotency } = require('closed-loop/hono');
 const { withIdempotency } = require('closed-loop/fetch');`);
 
 // Type-level use of closed-loop/fetch (a Next.js-style route handler) and closed-loop/hono.
+// closed-loop/service-worker in Node, built and installed: a sync event (on a stand-in scope: Node
+// has no service worker) flushes the queue and posts a closed-loop:processed message; the page's
+// registerBackgroundSync does nothing without navigator.serviceWorker. Run as ESM and as CJS.
+const workerScenario = (header) => `${header}
+const queue = new OfflineQueue({ storage: new MemoryQueueStorage() });
+const sent = [];
+const posted = [];
+const scope = new EventTarget();
+scope.clients = { matchAll: async () => [{ postMessage: (message) => posted.push(message) }] };
+handleBackgroundSync({ queue, scope, handler: (item) => void sent.push(item.idempotencyKey) });
+registerBackgroundSync(queue)();
+const item = await queue.add({ sku: 'A1' });
+let done;
+const event = Object.assign(new Event('sync'), { tag: 'closed-loop', lastChance: false, waitUntil: (p) => (done = p) });
+scope.dispatchEvent(event);
+await done;
+await new Promise((resolve) => setTimeout(resolve, 0));
+if (sent.join() !== item.idempotencyKey) throw new Error('sent ' + JSON.stringify(sent));
+if (posted.length !== 1 || !isBackgroundSyncMessage(posted[0]) || posted[0].type !== 'closed-loop:processed') throw new Error('posted ' + JSON.stringify(posted));
+console.log('closed-loop/service-worker: a sync event delivered the item and told the window');
+`;
+const esmWorkerConsumer = workerScenario(`import { MemoryQueueStorage, OfflineQueue } from 'closed-loop';
+import { handleBackgroundSync, isBackgroundSyncMessage, registerBackgroundSync } from 'closed-loop/service-worker';`);
+const cjsWorkerConsumer = `'use strict';
+const { MemoryQueueStorage, OfflineQueue } = require('closed-loop');
+const { handleBackgroundSync, isBackgroundSyncMessage, registerBackgroundSync } = require('closed-loop/service-worker');
+(async () => {${workerScenario('')}})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+// A service worker as an app writes it, type-checked with the WebWorker lib and no DOM types (the
+// declarations of closed-loop and closed-loop/service-worker must need none), and the page's side
+// with the DOM lib.
+const workerTypes = `import { createSyncClient, IndexedDBQueueStorage, OfflineQueue, type QueueItem } from 'closed-loop';
+import { handleBackgroundSync, type BackgroundSyncOptions } from 'closed-loop/service-worker';
+
+declare const self: ServiceWorkerGlobalScope;
+const queue = new OfflineQueue<{ sku: string }>({ storage: new IndexedDBQueueStorage('app-queue') });
+const client = createSyncClient({ baseUrl: '/api', offlineQueue: queue });
+queue.registerHandler('order', (item: QueueItem<{ sku: string }>) => fetch('/api/orders', { method: 'POST', headers: { 'Idempotency-Key': item.idempotencyKey }, body: JSON.stringify(item.payload) }));
+const options: BackgroundSyncOptions<{ sku: string }> = { queue, client, tag: 'orders', maxWaitMs: 30_000, scope: self };
+const stop: () => void = handleBackgroundSync(options);
+stop();
+`;
+const pageTypes = `import { IndexedDBQueueStorage, OfflineQueue } from 'closed-loop';
+import { isBackgroundSyncMessage, registerBackgroundSync, type BackgroundSyncMessage } from 'closed-loop/service-worker';
+
+const queue = new OfflineQueue({ storage: new IndexedDBQueueStorage('app-queue') });
+const stop: () => void = registerBackgroundSync(queue, { tag: 'orders', periodic: false, onError: console.warn });
+navigator.serviceWorker.addEventListener('message', (event) => {
+  if (!isBackgroundSyncMessage(event.data)) return;
+  const message: BackgroundSyncMessage = event.data;
+  console.log(message.type, message.item.idempotencyKey);
+});
+stop();
+`;
+
 const webTypes = `import { withIdempotency, type FetchIdempotencyOptions } from 'closed-loop/fetch';
 import { idempotency, type HonoIdempotencyOptions } from 'closed-loop/hono';
 import { HttpIdempotency, type StoredHttpResponse } from 'closed-loop';
@@ -758,7 +814,7 @@ export const stored: StoredHttpResponse = { status: 201, headers: {}, body: '' }
 // require() of every entry with Node's require(esm) turned off: the CommonJS build must load no ES
 // module, as Jest and other CommonJS loaders without require(esm) need.
 const cjsEveryEntry = `'use strict';
-for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/fetch', 'closed-loop/hono', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react']) {
+for (const entry of ['closed-loop', 'closed-loop/express', 'closed-loop/fetch', 'closed-loop/hono', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react', 'closed-loop/service-worker']) {
   const m = require(entry);
   if (!require.resolve(entry).endsWith('.cjs') || Object.keys(m).length === 0) throw new Error(entry + ': ' + require.resolve(entry));
 }
@@ -866,7 +922,7 @@ function checks(tmp) {
   const allowed = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/;
   const stray = files.filter((f) => !allowed.test(f));
   const needed = ['package.json', 'LICENSE'].concat(
-    ...['index', 'express', 'fetch', 'hono', 'redis', 'supabase', 'react'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
+    ...['index', 'express', 'fetch', 'hono', 'redis', 'supabase', 'react', 'service-worker'].map((entry) => ['js', 'cjs', 'd.ts', 'd.cts'].map((ext) => `dist/${entry}.${ext}`)),
   );
   const missing = needed.filter((f) => !files.includes(f));
   if (stray.length || missing.length) {
@@ -965,6 +1021,23 @@ function checks(tmp) {
   writeFileSync(join(app, 'web-cjs.cjs'), cjsWebConsumer);
   check("ESM: import 'closed-loop/fetch' (a guarded handler, a replay) and 'closed-loop/hono' without hono installed", process.execPath, ['web-esm.mjs'], app, { timeoutMs: 30_000 });
   check("CJS: require('closed-loop/fetch') (a guarded handler, a replay) and 'closed-loop/hono' without hono installed", process.execPath, ['web-cjs.cjs'], app, { timeoutMs: 30_000 });
+
+  // (e4) closed-loop/service-worker: runs in Node as ESM and CJS; its types in a worker (WebWorker
+  // lib, no DOM) and in a page (DOM), both with bundler resolution and skipLibCheck off.
+  writeFileSync(join(app, 'worker-esm.mjs'), esmWorkerConsumer);
+  writeFileSync(join(app, 'worker-cjs.cjs'), cjsWorkerConsumer);
+  check("ESM: import 'closed-loop/service-worker' (a sync event flushes the queue and posts to the windows)", process.execPath, ['worker-esm.mjs'], app, { timeoutMs: 30_000 });
+  check("CJS: require('closed-loop/service-worker') (a sync event flushes the queue and posts to the windows)", process.execPath, ['worker-cjs.cjs'], app, { timeoutMs: 30_000 });
+  if (tsc) {
+    const strict = { strict: true, noEmit: true, skipLibCheck: false, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true, target: 'ES2022', module: 'esnext', moduleResolution: 'bundler', types: [] };
+    mkdirSync(join(app, 'sw'));
+    writeFileSync(join(app, 'sw', 'sw.ts'), workerTypes);
+    writeFileSync(join(app, 'sw', 'page.ts'), pageTypes);
+    writeJson(join(app, 'tsconfig.sw.json'), { compilerOptions: { ...strict, lib: ['ES2022', 'WebWorker'] }, files: ['sw/sw.ts'] });
+    writeJson(join(app, 'tsconfig.sw-page.json'), { compilerOptions: { ...strict, lib: ['ES2022', 'DOM', 'DOM.Iterable'] }, files: ['sw/page.ts'] });
+    check('TypeScript service worker using closed-loop/service-worker, lib WebWorker without DOM, strict', process.execPath, [tsc, '-p', 'tsconfig.sw.json'], app);
+    check('TypeScript page using closed-loop/service-worker, lib DOM, strict', process.execPath, [tsc, '-p', 'tsconfig.sw-page.json'], app);
+  }
 
   // (f) The adapters with their peers installed by the user, as ESM and as CJS.
   const peers = check('npm install express ioredis (the optional peers)', npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'express@^5', 'ioredis@^5'], app, { timeoutMs: 300_000 });

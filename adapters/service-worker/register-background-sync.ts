@@ -17,7 +17,12 @@ export interface RegisterBackgroundSyncOptions {
    * `minIntervalMs` or so, at the browser's discretion. `false` turns it off. Default
    * `{ minIntervalMs: 43200000 }` (12 hours).
    */
-  periodic?: { minIntervalMs?: number } | false;
+  periodic?:
+    | {
+        /** The shortest interval to ask for, in ms; the browser may wait longer. */
+        minIntervalMs?: number;
+      }
+    | false;
   /**
    * Takes what the browser refused (a `sync.register` rejected, for example when the user blocked
    * background sync). The page's own auto-sync still delivers. Default: reported like an uncaught error.

@@ -63,5 +63,8 @@ export interface ServiceWorkerContainerLike {
 /** `navigator.permissions`, as far as {@link registerBackgroundSync} uses it. */
 export interface PermissionsLike {
   /** The state of a permission by name. */
-  query(descriptor: { name: string }): Promise<{ readonly state: string }>;
+  query(descriptor: { name: string }): Promise<{
+    /** `'granted'`, `'denied'` or `'prompt'`. */
+    readonly state: string;
+  }>;
 }

@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The import paths with a page of their own, in the sidebar's order. */
-const entryPoints = ['closed-loop', 'closed-loop/express', 'closed-loop/fetch', 'closed-loop/hono', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react'];
+const entryPoints = ['closed-loop', 'closed-loop/express', 'closed-loop/fetch', 'closed-loop/hono', 'closed-loop/redis', 'closed-loop/supabase', 'closed-loop/react', 'closed-loop/service-worker'];
 /** The capabilities the core's page lists its symbols by (typedoc.json "categoryOrder"). */
 const capabilities = ['Client', 'Offline queue', 'Retry', 'Circuit breaker', 'Idempotency', 'Realtime', 'Errors', 'Clock'];
 
