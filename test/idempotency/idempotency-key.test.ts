@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { createIdempotencyKey } from '../../src/index.js';
 
 // 8-4-4-4-12 lower-case hex; version nibble 7; variant bits 10 (8, 9, a or b).
@@ -60,5 +60,27 @@ describe('createIdempotencyKey', () => {
     while (timestampOf(later) <= firstAt + 1) later = createIdempotencyKey();
     expect(later > first).toBe(true);
     expect(timestampOf(later)).toBeGreaterThan(firstAt);
+  });
+
+  test('when the system clock goes back, keys keep the last millisecond and still sort after the earlier ones', () => {
+    const start = Date.now() + 60_000;
+    const now = vi.spyOn(Date, 'now').mockReturnValue(start);
+    try {
+      const first = createIdempotencyKey();
+      now.mockReturnValue(start - 5_000);
+      const keys = [first];
+      for (let i = 0; i < 1000; i++) keys.push(createIdempotencyKey());
+      expect([...keys].sort()).toEqual(keys);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(keys.map(timestampOf).every((at) => at === start)).toBe(true);
+      for (const key of keys) expect(key).toMatch(UUID_V7);
+      // Once the clock is past that millisecond again, keys carry the new time.
+      now.mockReturnValue(start + 1);
+      const after = createIdempotencyKey();
+      expect(timestampOf(after)).toBe(start + 1);
+      expect(after > keys.at(-1)!).toBe(true);
+    } finally {
+      now.mockRestore();
+    }
   });
 });
