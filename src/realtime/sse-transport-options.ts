@@ -65,8 +65,9 @@ export interface SseTransportOptions {
 
 // What the option errors name: "closed-loop: SseTransport: `mode` must be ...".
 const WHERE = 'SseTransport';
-// The start of the errors that are about options together rather than one option's value.
-const PREFIX = `closed-loop: ${WHERE}: `;
+// The start of the errors that are about options together rather than one option's value. Written
+// out: a template with ${WHERE} in it would count as code with effects and stay in every bundle.
+const PREFIX = 'closed-loop: SseTransport: ';
 
 const DEFAULT_RECONNECT_DELAY_MS = 1000;
 const DEFAULT_MAX_RECONNECT_DELAY_MS = 30_000;
