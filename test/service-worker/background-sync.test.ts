@@ -75,15 +75,16 @@ async function worker(): Promise<Worker> {
   return context.serviceWorkers()[0] ?? context.waitForEvent('serviceworker');
 }
 
-/** Fires a `sync` event at the worker through DevTools, as Chromium's Application panel does. */
-async function dispatchSync(page: Page, lastChance = false): Promise<void> {
+/** Fires a `sync` event (or a `periodicsync` one) at the worker through DevTools, as Chromium's Application panel does. */
+async function dispatchSync(page: Page, lastChance = false, periodic = false): Promise<void> {
   const cdp = await context.newCDPSession(page);
   const registrations: Array<{ registrationId: string; scopeURL: string; isDeleted: boolean }> = [];
   cdp.on('ServiceWorker.workerRegistrationUpdated', (event) => registrations.push(...event.registrations));
   await cdp.send('ServiceWorker.enable');
   await expect.poll(() => registrations.some((r) => r.scopeURL === `${server.url}/` && !r.isDeleted), POLL).toBe(true);
   const { registrationId } = registrations.find((r) => r.scopeURL === `${server.url}/`)!;
-  await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: server.url, registrationId, tag: 'closed-loop', lastChance });
+  if (periodic) await cdp.send('ServiceWorker.dispatchPeriodicSyncEvent', { origin: server.url, registrationId, tag: 'closed-loop' });
+  else await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: server.url, registrationId, tag: 'closed-loop', lastChance });
   await cdp.detach();
 }
 
@@ -117,6 +118,36 @@ describe('closed-loop/service-worker in Chromium', { timeout: 60_000 }, () => {
     // Reopened, the page finds its queue empty.
     const reopened = await openApp();
     expect(await reopened.evaluate(() => testApi.queue.getItems().then((items) => items.length))).toBe(0);
+  });
+
+  test("items of the app's own type go out through the handler the worker registered for that type", async () => {
+    await launch();
+    const page = await openApp('?sync=manual');
+    // Added with a type and no handler in the page: only the worker knows how to send them.
+    const keys = await page.evaluate(async () => {
+      const items = [];
+      for (let n = 0; n < 3; n++) items.push(await testApi.queue.add({ route: 'typed', n }, { type: 'order' }));
+      return items.map((item) => item.idempotencyKey);
+    });
+    await dispatchSync(page);
+    const route = server.route('typed');
+    await expect.poll(() => route.runs.size, POLL).toBe(3);
+    expect(route.requestKeys).toEqual(keys);
+    await expect.poll(() => page.evaluate(() => testApi.messages.map((m) => [m.type, m.item.type, m.item.idempotencyKey])), POLL).toEqual(
+      keys.map((key) => ['closed-loop:processed', 'order', key]),
+    );
+  });
+
+  test('a periodicsync event with the tag flushes the queue too', async () => {
+    await launch();
+    const page = await openApp('?sync=manual');
+    await context.setOffline(true);
+    const keys = await page.evaluate(() => testApi.queueMutations('periodic', 2));
+    await context.setOffline(false);
+    await dispatchSync(page, false, true);
+    const route = server.route('periodic');
+    await expect.poll(() => route.runs.size, POLL).toBe(2);
+    expect(route.requestKeys).toEqual(keys);
   });
 
   test('the page and the worker flushing at the same moment send each item once', async () => {
