@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import * as core from '../../src/index.js';
 import {
   CircuitBreakerError,
@@ -120,10 +120,10 @@ describe('guards say no to everything else', () => {
 
 describe('guards work across copies of the package', () => {
   test('a second, separately loaded copy of the errors module has other classes, yet guards agree both ways', async () => {
-    // A query string makes the module loader evaluate the file again: a second copy, as when an app
-    // loads the package once by `import` and once by `require`.
-    const specifier = '../../src/errors/errors.js?second-copy';
-    const copy = (await import(/* @vite-ignore */ specifier)) as ErrorsModule;
+    // With the module registry reset, the loader evaluates the errors module and every file behind it
+    // again: a second copy, as when an app loads the package once by `import` and once by `require`.
+    vi.resetModules();
+    const copy = (await import('../../src/errors/errors.js')) as ErrorsModule;
     expect(copy.HttpError).not.toBe(HttpError);
     expect(new copy.HttpError(500)).not.toBeInstanceOf(HttpError);
 
