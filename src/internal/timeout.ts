@@ -40,7 +40,8 @@ export class Timeout {
 
 /**
  * Resolves after `ms` on `clock`; rejects with the signal's reason when `signal` aborts first (the
- * timer is then cleared).
+ * timer is then cleared). On the clock directly rather than a {@link Timeout}: a bundle that only
+ * sleeps (the idempotency guard) then leaves the class out.
  */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -49,11 +50,10 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
       return;
     }
     const onAbort = (): void => {
-      timeout.clear();
+      clock.clearTimeout(handle);
       reject(signal!.reason);
     };
-    const timeout = new Timeout(clock);
-    timeout.set(() => {
+    const handle = clock.setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
