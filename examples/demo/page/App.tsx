@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import type { OfflineQueue } from 'closed-loop';
 import {
   SyncButton,
@@ -127,6 +127,31 @@ function CountsPanel({ counts, live }: { counts: Counts; live: string }) {
   );
 }
 
+/** Every button reports its press as a click. */
+const CLICK = { onMutate: reportClick };
+
+/** What both Buy buttons share: they post an order. */
+const BUY = {
+  endpoint: '/orders',
+  loadingText: 'Paying…',
+  successText: 'Paid ✓',
+  successMessage: 'Order placed.',
+  successDurationMs: 600,
+  mutationConfig: CLICK,
+} as const;
+
+/** One row of the shop: what it is, its price, the button that acts on it, and which button that is. */
+function Product({ name, price, caption, children }: { name: string; price: string; caption: string; children: ReactNode }) {
+  return (
+    <div className="product">
+      <span className="product-name">{name}</span>
+      <span className="price">{price}</span>
+      {children}
+      <small>{caption}</small>
+    </div>
+  );
+}
+
 function ShopPanel({ shop }: { shop: Shop }) {
   const latestPaid = [...shop.orders].reverse().find((o) => o.status === 'paid');
   const orders = [...shop.orders].reverse().slice(0, 6);
@@ -134,43 +159,21 @@ function ShopPanel({ shop }: { shop: Shop }) {
     <section className="panel shop" aria-labelledby="shop-title">
       <h2 id="shop-title">Shop</h2>
       <div className="products">
-        <div className="product">
-          <span className="product-name">Green tea, 100 g</span>
-          <span className="price">€6</span>
-          <SyncButton
-            id="buy-tea"
-            endpoint="/orders"
-            body={{ sku: 'tea' }}
-            loadingText="Paying…"
-            successText="Paid ✓"
-            successMessage="Order placed."
-            successDurationMs={600}
-            mutationConfig={{ onMutate: reportClick }}
-          >
+        <Product name="Green tea, 100 g" price="€6" caption="SyncButton">
+          <SyncButton id="buy-tea" body={{ sku: 'tea' }} {...BUY}>
             Buy
           </SyncButton>
-          <small>SyncButton</small>
-        </div>
-        <div className="product">
-          <span className="product-name">Coffee beans, 250 g</span>
-          <span className="price">€9</span>
-          <SyncButtonWithProgress
-            id="buy-beans"
-            endpoint="/orders"
-            body={{ sku: 'beans' }}
-            loadingText="Paying…"
-            successText="Paid ✓"
-            successMessage="Order placed."
-            successDurationMs={600}
-            mutationConfig={{ onMutate: reportClick }}
-          >
+        </Product>
+        <Product name="Coffee beans, 250 g" price="€9" caption="SyncButtonWithProgress: shows its retries">
+          <SyncButtonWithProgress id="buy-beans" body={{ sku: 'beans' }} {...BUY}>
             Buy
           </SyncButtonWithProgress>
-          <small>SyncButtonWithProgress: shows its retries</small>
-        </div>
-        <div className="product">
-          <span className="product-name">{latestPaid ? `Refund ${latestPaid.name}` : 'Nothing to refund'}</span>
-          <span className="price">{latestPaid ? latestPaid.id : ''}</span>
+        </Product>
+        <Product
+          name={latestPaid ? `Refund ${latestPaid.name}` : 'Nothing to refund'}
+          price={latestPaid ? latestPaid.id : ''}
+          caption="SyncButtonWithConfirm"
+        >
           <SyncButtonWithConfirm
             id="refund"
             endpoint={`/orders/${latestPaid?.id ?? 'none'}`}
@@ -182,12 +185,11 @@ function ShopPanel({ shop }: { shop: Shop }) {
             cancelText="Keep it"
             successMessage="Refunded."
             successDurationMs={600}
-            mutationConfig={{ onMutate: reportClick }}
+            mutationConfig={CLICK}
           >
             Refund…
           </SyncButtonWithConfirm>
-          <small>SyncButtonWithConfirm</small>
-        </div>
+        </Product>
       </div>
       <Cart cart={shop.cart} />
       <h3>Latest orders</h3>
