@@ -17,8 +17,10 @@ import { type WebAdapter, fingerprintWebRequest, guardWebRequest } from './web-i
 export interface FetchIdempotencyOptions<R extends Request = Request> extends HttpIdempotencyOptions<R> {
   /**
    * What identifies "the same request" under one key; a different one is a 422. Default: the
-   * method, the path (no query) and the canonical JSON of the body, read from a clone of the
-   * request, so the handler reads its body as usual.
+   * method, the path (no query) and the canonical JSON of the body, read once; the handler then
+   * gets a request made again on those bytes (the same URL, method, headers and signal), or, for a
+   * subclass of `Request` (`NextRequest`), the request itself with its body read from a clone. Either
+   * way the handler reads its body as usual.
    */
   fingerprint?: (request: R) => string | PromiseLike<string>;
 }
@@ -54,25 +56,68 @@ export function withIdempotency<R extends Request, Rest extends unknown[]>(
   handler: (request: R, ...rest: Rest) => Response | Promise<Response>,
   options: FetchIdempotencyOptions<R> = {},
 ): (request: R, ...rest: Rest) => Promise<Response> {
-  const adapter: WebAdapter<R> = {
-    rules: new HttpIdempotency<R>(options, fingerprintCopy),
-    respond: (_request, body, status, headers) => new Response(body as BodyInit | null, { status, headers: toHeaders(headers) }),
+  const { scope, fingerprint, onStoreError } = options;
+  const adapter: WebAdapter<FetchCall<R>> = {
+    rules: new HttpIdempotency<FetchCall<R>>(
+      {
+        ...options,
+        scope: scope && ((call) => scope(call.request)),
+        fingerprint: fingerprint && ((call) => fingerprint(call.request)),
+        onStoreError: onStoreError && ((error, call) => onStoreError(error, call.request)),
+      },
+      fingerprintOnce,
+    ),
+    respond: (_call, body, status, headers) => new Response(body as BodyInit | null, { status, headers: toHeadersInit(headers) }),
   };
-  return (request, ...rest) => guardWebRequest(adapter, request, request, async () => handler(request, ...rest));
+  return (request, ...rest) => {
+    const call: FetchCall<R> = { request, handed: request };
+    return guardWebRequest(adapter, call, request, async () => handler(call.handed, ...rest));
+  };
 }
 
-/** The default fingerprint, over a clone of the request, so its own body stays unread. */
-async function fingerprintCopy(request: Request): Promise<string> {
-  return fingerprintWebRequest(request, await request.clone().arrayBuffer());
+/** One call of the wrapped handler: the request it was given, and the one the handler gets. */
+interface FetchCall<R extends Request> {
+  readonly request: R;
+  /** The request itself, or one made again on its body once the default fingerprint has read it. */
+  handed: R;
 }
 
-/** Headers with list values as repeated entries. */
-function toHeaders(record: Record<string, string | string[]>): Headers {
-  const headers = new Headers();
+/**
+ * The default fingerprint. The body is read once: a plain `Request` (@hono/node-server's, Deno's,
+ * Bun's) is read itself and the handler gets one made again on the same bytes, which costs
+ * @hono/node-server far less than a clone (its lightweight request would become a full one, its
+ * body stream teed). A subclass (`NextRequest`), one carrying properties of its own, or a Worker's
+ * (its `cf`) reaches the handler as it is, and the fingerprint reads a clone.
+ */
+async function fingerprintOnce<R extends Request>(call: FetchCall<R>): Promise<string> {
+  const request = call.request;
+  const method = request.method;
+  if (method === 'GET' || method === 'HEAD') return fingerprintWebRequest(request, undefined);
+  if (!isPlainRequest(request)) return fingerprintWebRequest(request, await request.clone().arrayBuffer());
+  const body = await request.arrayBuffer();
+  call.handed = new Request(request.url, { method, headers: request.headers, body: body.byteLength === 0 ? null : body, signal: request.signal }) as R;
+  return fingerprintWebRequest(request, body);
+}
+
+/** A request the handler can be given a copy of without losing anything but its identity. */
+function isPlainRequest(request: Request): boolean {
+  return request.constructor === Request && !('cf' in request) && Object.keys(request).length === 0;
+}
+
+/** Stored headers as a response's: the record itself, unless a header has several values. */
+function toHeadersInit(record: Record<string, string | string[]>): HeadersInit {
+  let pairs: [string, string][] | undefined;
+  for (const name in record) {
+    if (typeof record[name] !== 'string') {
+      pairs = [];
+      break;
+    }
+  }
+  if (pairs === undefined) return record as Record<string, string>;
   for (const name in record) {
     const value = record[name]!;
-    if (typeof value === 'string') headers.append(name, value);
-    else for (const item of value) headers.append(name, item);
+    if (typeof value === 'string') pairs.push([name, value]);
+    else for (const item of value) pairs.push([name, item]);
   }
-  return headers;
+  return pairs;
 }

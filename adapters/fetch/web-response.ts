@@ -1,4 +1,5 @@
 import { HeldHttpResponse, statusHasNoBody } from 'closed-loop';
+import { heldBody } from './held-body.js';
 
 // Translation between a web Response and the core's HeldHttpResponse: the body is read once, each
 // chunk both sent on and captured, and the end of the body waits until the store has answered.
@@ -12,9 +13,10 @@ const NOT_YET = Symbol('not yet');
  * @internal
  */
 export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
-  private headers: Headers | undefined;
   /** The response's headers by lower-case name, read once (Headers.get is slow on some runtimes). */
-  private byName: Map<string, string> | undefined;
+  private byName: Record<string, string> = Object.create(null) as Record<string, string>;
+  /** Its `Set-Cookie` values, the one header a `Headers` keeps apart. */
+  private cookies: string[] | undefined;
   private whenReady: (() => void) | undefined;
 
   /**
@@ -25,11 +27,18 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
    * capture: the rest is read and stored. A body that breaks off releases the key.
    */
   async respond(response: Response): Promise<Response> {
-    this.headers = response.headers;
+    const headers = this.readHeaders(response.headers);
     const status = response.status;
     // Response.error(): a network error, nothing to store.
     if (status === 0) {
       this.abandon();
+      return response;
+    }
+    // Text or bytes the server's Response holds as given: stored, and that Response goes out as it is.
+    const held = heldBody(response);
+    if (held !== undefined) {
+      if (held !== null && !statusHasNoBody(status)) this.add(held);
+      if (!this.finish(status)) await this.ready$();
       return response;
     }
     const body = response.body;
@@ -47,7 +56,7 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
     }
     // No statusText: HTTP/2 and later have none, and reading it costs @hono/node-server a copy of
     // the whole response.
-    const init = { status, headers: response.headers };
+    const init = { status, headers };
     // What the body has ready now. A handler's text or bytes are all there within a tick.
     const ready: Uint8Array[] = [];
     let size = 0;
@@ -59,8 +68,10 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
         if (result === NOT_YET) break;
         if (result.done) {
           for (const chunk of ready) this.add(chunk);
+          // Joined once, for the client and the store alike (within maxBytes, so all captured).
+          const whole = this.capturedBody()!;
           if (!this.finish(status)) await this.ready$();
-          return new Response((ready.length === 1 ? ready[0]! : joined(ready)) as BodyInit, init);
+          return new Response(whole as BodyInit, init);
         }
         ready.push(result.value);
         size += result.value.byteLength;
@@ -74,11 +85,21 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
   }
 
   protected header(name: string): unknown {
-    if (this.byName === undefined) {
-      this.byName = new Map();
-      if (this.headers) for (const [key, value] of this.headers) this.byName.set(key, value);
+    return name === 'set-cookie' ? this.cookies : this.byName[name];
+  }
+
+  /**
+   * Reads the handler's headers once, for the store and for the response sent on: a plain record
+   * when there is no `Set-Cookie` (the common case; @hono/node-server writes a record as it is,
+   * where a `Headers` is copied into one again), else the `Headers` as they are.
+   */
+  private readHeaders(headers: Headers): Headers | Record<string, string> {
+    const byName = this.byName;
+    for (const [name, value] of headers) {
+      if (name === 'set-cookie') (this.cookies ??= []).push(value);
+      else byName[name] = value;
     }
-    return this.byName.get(name);
+    return this.cookies === undefined ? byName : headers;
   }
 
   protected ready(): void {
@@ -156,16 +177,4 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
 /** A promise that resolves with NOT_YET after a couple of microtask turns. */
 function nextTick(): Promise<typeof NOT_YET> {
   return Promise.resolve().then(() => Promise.resolve(NOT_YET));
-}
-
-function joined(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.byteLength;
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
 }

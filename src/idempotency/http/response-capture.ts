@@ -57,10 +57,23 @@ export class ResponseCapture {
    */
   stored(status: number, headers: Record<string, string | string[]>): StoredHttpResponse {
     if (statusHasNoBody(status)) return { status, headers, body: '' };
-    if (this.omitted) return omittedBody(status, headers);
+    const body = this.capturedBody();
+    return body === undefined ? omittedBody(status, headers) : withBody(status, headers, body);
+  }
+
+  /**
+   * The body captured so far, as one piece: the text while only text arrived, else the bytes
+   * joined (once: the joined bytes replace the chunks). An adapter that has gathered a whole body
+   * can send this same piece; `undefined` once the body went over `maxBytes`.
+   */
+  capturedBody(): string | Uint8Array | undefined {
+    if (this.omitted) return undefined;
     const chunks = this.chunks;
-    if (chunks === undefined) return withBody(status, headers, this.text);
-    return withBody(status, headers, chunks.length === 1 ? chunks[0]! : concat(chunks, this.size));
+    if (chunks === undefined) return this.text;
+    if (chunks.length === 1) return chunks[0]!;
+    const joined = concat(chunks, this.size);
+    this.chunks = [joined];
+    return joined;
   }
 
   private omit(): void {
