@@ -1,7 +1,7 @@
 // A sync client's options, checked and filled in once by createSyncClient: what every call reads.
 // Not exported.
 import { type Clock, realClock } from '../clock/clock.js';
-import { checkFunction, checkNumber, positiveInteger } from '../internal/validate.js';
+import { checkFunction, checkNumber, hasMethods, positiveInteger } from '../internal/validate.js';
 import { checkRetryOptions, DEFAULT_MAX_ATTEMPTS, type RetryOptions } from '../retry/options.js';
 import { checkHoldingQueue } from './durable.js';
 import { EtagCache } from './etag-cache.js';
@@ -130,15 +130,7 @@ export function maxAttemptsOf(retry: RetryOptions | false): number {
 
 /** A RetryBudget, also one from another copy of the package (ESM and CJS side by side). */
 function isRetryBudget(value: unknown): value is RetryBudget {
-  if (value instanceof RetryBudget) return true;
-  const v = value as Partial<Record<'deposit' | 'tryWithdraw' | 'getStats', unknown>> | null;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.deposit === 'function' &&
-    typeof v.tryWithdraw === 'function' &&
-    typeof v.getStats === 'function'
-  );
+  return value instanceof RetryBudget || hasMethods(value, ['deposit', 'tryWithdraw', 'getStats']);
 }
 
 function checkRetry(options: RetryOptions): RetryOptions {
@@ -147,29 +139,14 @@ function checkRetry(options: RetryOptions): RetryOptions {
 }
 
 function checkClock(clock: Clock | undefined): Clock | undefined {
-  if (clock === undefined) return undefined;
-  if (
-    typeof clock !== 'object' ||
-    clock === null ||
-    typeof clock.now !== 'function' ||
-    typeof clock.setTimeout !== 'function' ||
-    typeof clock.clearTimeout !== 'function'
-  ) {
+  if (clock !== undefined && !hasMethods(clock, ['now', 'setTimeout', 'clearTimeout'])) {
     throw new TypeError('closed-loop: `clock` must have now(), setTimeout() and clearTimeout()');
   }
   return clock;
 }
 
 function checkQueue(queue: unknown): void {
-  const q = queue as Partial<Record<'add' | 'registerHandler' | 'process' | 'on', unknown>> | null;
-  if (
-    typeof q !== 'object' ||
-    q === null ||
-    typeof q.add !== 'function' ||
-    typeof q.registerHandler !== 'function' ||
-    typeof q.process !== 'function' ||
-    typeof q.on !== 'function'
-  ) {
+  if (!hasMethods(queue, ['add', 'registerHandler', 'process', 'on'])) {
     throw new TypeError('closed-loop: `offlineQueue` must be an OfflineQueue (add, registerHandler, process, on) or false');
   }
 }

@@ -1,4 +1,5 @@
 import { isOfflineQueuedError } from '../errors/errors.js';
+import { hasMethods } from '../internal/validate.js';
 import type { QueuedRequest, SyncClientQueue, SyncMethod } from './options.js';
 
 // Durable calls: the client holds each one in its offline queue while it sends it (see
@@ -66,7 +67,7 @@ async function forget(queue: SyncClientQueue, id: string): Promise<void> {
 /** Durable calls need a queue that can hold items while they are sent. */
 export function checkHoldingQueue(queue: SyncClientQueue | undefined): void {
   if (queue === undefined) throw new TypeError('closed-loop: `durable` needs the client\'s `offlineQueue`');
-  if (typeof queue.hold !== 'function' || typeof queue.release !== 'function' || typeof queue.remove !== 'function') {
+  if (!hasMethods(queue, ['hold', 'release', 'remove'])) {
     throw new TypeError('closed-loop: `durable` needs an `offlineQueue` with hold, release and remove (an OfflineQueue)');
   }
 }

@@ -66,6 +66,17 @@ export function optionError(name: string, what: string, where?: string): TypeErr
 }
 
 /**
+ * Whether `value` is an object with a function at each of `methods`: the check of an object option
+ * that stands for an interface (a clock, a storage, a queue, a lease store).
+ *
+ * @internal
+ */
+export function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  return methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+}
+
+/**
  * A short description of a bad value for a message: its type, and the value itself when it is a
  * primitive.
  *

@@ -1,7 +1,7 @@
 import { type Clock, realClock } from '../clock/clock.js';
 import { createIdempotencyKey } from '../idempotency/key.js';
 import { sleep, Timeout } from '../internal/timeout.js';
-import { checkNumber, positive } from '../internal/validate.js';
+import { checkNumber, hasMethods, positive } from '../internal/validate.js';
 
 /** Options of {@link QueueLock.request}: the part of the Web Locks `LockOptions` the queue uses. @category Offline queue */
 export interface QueueLockOptions {
@@ -118,6 +118,9 @@ export interface LeaseStore {
   releaseLease(name: string, owner: string): Promise<void>;
 }
 
+// What makes a storage a LeaseStore.
+const LEASE_METHODS = ['tryAcquireLease', 'releaseLease'];
+
 /** Options of {@link StorageLeaseLock}. @category Offline queue */
 export interface StorageLeaseLockOptions {
   /**
@@ -153,7 +156,7 @@ export class StorageLeaseLock implements QueueLock {
    * @param options - lease length, polling and clock
    */
   constructor(store: LeaseStore, options: StorageLeaseLockOptions = {}) {
-    if (typeof store !== 'object' || store === null || typeof store.tryAcquireLease !== 'function' || typeof store.releaseLease !== 'function') {
+    if (!hasMethods(store, LEASE_METHODS)) {
       throw new TypeError('closed-loop: StorageLeaseLock(store): `store` must implement tryAcquireLease and releaseLease');
     }
     this.store = store;
@@ -248,10 +251,7 @@ const shared = /* @__PURE__ */ new InProcessLock();
 export function defaultLock(storage: unknown, clock: Clock): QueueLock {
   const locks = (globalThis as { navigator?: { locks?: QueueLock } }).navigator?.locks;
   if (locks && typeof locks.request === 'function') return locks;
-  const store = storage as Partial<LeaseStore> | null;
-  if (store && typeof store.tryAcquireLease === 'function' && typeof store.releaseLease === 'function') {
-    return new StorageLeaseLock(store as LeaseStore, { clock });
-  }
+  if (hasMethods(storage, LEASE_METHODS)) return new StorageLeaseLock(storage as LeaseStore, { clock });
   return shared;
 }
 

@@ -1,5 +1,5 @@
 import { type Clock, realClock } from '../clock/clock.js';
-import { checkFunction, checkNumber, finiteNumber, nonNegative, type NumberRule, optionError, positive } from '../internal/validate.js';
+import { checkFunction, checkNumber, finiteNumber, hasMethods, nonNegative, type NumberRule, optionError, positive } from '../internal/validate.js';
 import { checkAttemptsAndDelays, type RetryOptions } from '../retry/options.js';
 import type { QueueHandler } from './handlers.js';
 import { defaultLock, type QueueLock } from './lock.js';
@@ -109,7 +109,7 @@ export function queueSettings<P>(options: OfflineQueueOptions<P>): QueueSettings
   checkFunction('retry.shouldRetry', retry.shouldRetry, 'OfflineQueue');
   const maxRetentionMs = options.maxRetentionMs ?? DEFAULT_RETENTION_MS;
   checkNumber('maxRetentionMs', maxRetentionMs, RETENTION, 'OfflineQueue');
-  if (options.lock !== undefined && (typeof options.lock !== 'object' || options.lock === null || typeof options.lock.request !== 'function')) {
+  if (options.lock !== undefined && !hasMethods(options.lock, ['request'])) {
     throw new TypeError('closed-loop: OfflineQueue: `lock` must have the Web Locks request(name, options, callback) shape');
   }
   const lock = options.lock ?? defaultLock(storage, clock);
@@ -147,16 +147,7 @@ export function checkAddOptions(method: 'add' | 'hold', options: QueueAddOptions
 }
 
 function checkStorage(storage: QueueStorage): void {
-  const s = storage as Partial<QueueStorage> | null;
-  if (
-    typeof s !== 'object' ||
-    s === null ||
-    typeof s.load !== 'function' ||
-    typeof s.get !== 'function' ||
-    typeof s.put !== 'function' ||
-    typeof s.delete !== 'function' ||
-    typeof s.clear !== 'function'
-  ) {
+  if (!hasMethods(storage, ['load', 'get', 'put', 'delete', 'clear'])) {
     throw new TypeError('closed-loop: OfflineQueue: `storage` must implement QueueStorage (load, get, put, delete, clear)');
   }
 }
