@@ -1,5 +1,6 @@
 // UUID v7 text (RFC 9562, 5.7), made here rather than with the uuid package: its generic options,
-// byte-buffer output and rng made every bundle that makes a key about 0.28 kB (brotli) larger.
+// byte-buffer output and rng made every bundle that makes a key about 0.28 kB (brotli) larger
+// (docs/decisions.md, 23).
 //
 // Layout: the Unix time in ms (48 bits), the version (7), a 32-bit counter across the rest of the
 // third group and the start of the fourth (after the variant bits 10), then 42 random bits. The
