@@ -5,41 +5,18 @@
 import express from 'express';
 import express4 from 'express4';
 import type { Request, Response } from 'express';
-import { Redis, type RedisOptions } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type Clock, createIdempotencyKey } from 'closed-loop';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, test } from 'vitest';
+import { createIdempotencyKey } from 'closed-loop';
 import { createIdempotencyMiddleware } from 'closed-loop/express';
 import { RedisIdempotencyStore } from 'closed-loop/redis';
 import { describeIdempotencyBehaviours, expectProblem } from '../express/idempotency-behaviours.js';
 import { expressServer } from '../express/express-server.js';
 import { listen, type Running, send } from '../express/idempotency-harness.js';
-import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { redisIdempotencyStores } from '../support/redis-idempotency-stores.js';
+import { startRedisServer } from '../support/redis-server.js';
 
-let server: RedisServer;
-let stores = 0;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-}, 20_000);
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-/** A RedisIdempotencyStore on a fresh client, under a prefix of its own; `close` quits the client. */
-function makeStore(opts: { clock?: Clock } = {}, redisOptions: RedisOptions = {}) {
-  const client = new Redis(server.url, redisOptions);
-  const store = new RedisIdempotencyStore(client, {
-    prefix: `cl-express-${process.pid}-${++stores}:`,
-    ...(opts.clock && { clock: opts.clock }),
-  });
-  return {
-    store,
-    close: async () => {
-      await client.quit().catch(() => client.disconnect());
-    },
-  };
-}
+const makeStore = redisIdempotencyStores('cl-express');
 
 describeIdempotencyBehaviours('Express 5, Redis store', { server: expressServer('Express 5', express), makeStore });
 describeIdempotencyBehaviours('Express 4, Redis store', { server: expressServer('Express 4', express4), makeStore });
@@ -84,7 +61,7 @@ describe('Express on a shared Redis store', () => {
   test('20 parallel requests across two app instances, each with its own Redis connection: one execution', async () => {
     const counter = { runs: 0 };
     const prefix = `cl-express-two-${process.pid}:`;
-    const [one, two] = await Promise.all([instance(server.url, prefix, counter), instance(server.url, prefix, counter)]);
+    const [one, two] = await Promise.all([instance(makeStore.url(), prefix, counter), instance(makeStore.url(), prefix, counter)]);
     const key = createIdempotencyKey();
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => post(i % 2 ? one : two, key)));
     expect(counter.runs).toBe(1);

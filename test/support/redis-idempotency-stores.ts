@@ -1,12 +1,16 @@
 // One real redis-server for a test file, and a RedisIdempotencyStore per test on a fresh client
 // under a key prefix of its own: the shape the behaviour suite's `makeStore` wants.
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import type { Clock } from 'closed-loop';
 import { RedisIdempotencyStore } from 'closed-loop/redis';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
-/** Starts redis-server for the calling file; returns `makeStore`, whose `close` quits the client. */
+/**
+ * Starts redis-server for the calling file; returns `makeStore`, whose `close` quits the client (and
+ * whose `redisOptions` configure it), with `makeStore.url()`, the server's URL for clients of a
+ * test's own.
+ */
 export function redisIdempotencyStores(prefix: string) {
   let server: RedisServer;
   let stores = 0;
@@ -16,8 +20,8 @@ export function redisIdempotencyStores(prefix: string) {
   afterAll(async () => {
     await server?.stop();
   });
-  return function makeStore(opts: { clock?: Clock } = {}) {
-    const client = new Redis(server.url);
+  function makeStore(opts: { clock?: Clock } = {}, redisOptions: RedisOptions = {}) {
+    const client = new Redis(server.url, redisOptions);
     const store = new RedisIdempotencyStore(client, { prefix: `${prefix}-${process.pid}-${++stores}:`, ...(opts.clock && { clock: opts.clock }) });
     return {
       store,
@@ -25,5 +29,7 @@ export function redisIdempotencyStores(prefix: string) {
         await client.quit().catch(() => client.disconnect());
       },
     };
-  };
+  }
+  makeStore.url = (): string => server.url;
+  return makeStore;
 }
