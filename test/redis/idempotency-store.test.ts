@@ -13,6 +13,7 @@ import { type IdempotencyClaim, IdempotencyError, isIdempotencyError, ManualCloc
 import { RedisIdempotencyStore } from 'closed-loop/redis';
 import { describeIdempotencyStoreContract } from '../idempotency/store-contract.js';
 import { freePort, type RedisCluster, type RedisServer, startRedisCluster, startRedisServer } from '../support/redis-server.js';
+import { withUnhandledRejections } from '../support/unhandled-rejections.js';
 
 let server: RedisServer;
 const clients: Redis[] = [];
@@ -48,20 +49,6 @@ const req = (key: string, fingerprint = 'fp', leaseMs = LEASE, ttlMs = TTL) => (
 function acquired(claim: IdempotencyClaim): Extract<IdempotencyClaim, { status: 'acquired' }> {
   if (claim.status !== 'acquired') throw new Error(`expected acquired, got ${JSON.stringify(claim)}`);
   return claim;
-}
-
-/** Collects unhandled rejections while `fn` runs and for a few turns after. */
-async function withUnhandledRejections(fn: () => Promise<void>, settleMs = 100): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const onUnhandled = (reason: unknown) => seen.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  try {
-    await fn();
-    await new Promise((resolve) => setTimeout(resolve, settleMs));
-  } finally {
-    process.off('unhandledRejection', onUnhandled);
-  }
-  return seen;
 }
 
 async function expectUnavailable(promise: Promise<unknown>): Promise<IdempotencyError> {

@@ -18,6 +18,7 @@ import {
 } from 'closed-loop';
 import { RedisTransport, type RedisTransportOptions } from 'closed-loop/redis';
 import { type RedisServer, startRedisServer } from '../support/redis-server.js';
+import { withUnhandledRejections } from '../support/unhandled-rejections.js';
 import { type Relaunched, relaunchOnPort } from './realtime-transport-relaunch.js';
 
 let server: RedisServer;
@@ -665,17 +666,3 @@ describe('RedisTransport on a real redis-server', () => {
     });
   });
 });
-
-/** Collects unhandled rejections while `fn` runs and for a few turns after. */
-async function withUnhandledRejections(fn: () => Promise<void>, settleMs = 100): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const onUnhandled = (reason: unknown) => seen.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  try {
-    await fn();
-    await new Promise((resolve) => setTimeout(resolve, settleMs));
-  } finally {
-    process.off('unhandledRejection', onUnhandled);
-  }
-  return seen;
-}
