@@ -1,5 +1,5 @@
 import { HeldHttpResponse, statusHasNoBody } from 'closed-loop';
-import { heldBody } from './held-body.js';
+import { madeFrom } from './made-response.js';
 
 // Translation between a web Response and the core's HeldHttpResponse: the body is read once, each
 // chunk both sent on and captured, and the end of the body waits until the store has answered.
@@ -27,7 +27,6 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
    * capture: the rest is read and stored. A body that breaks off releases the key.
    */
   async respond(response: Response): Promise<Response> {
-    const headers = this.readHeaders(response.headers);
     const status = response.status;
     // Response.error(): a network error, nothing to store.
     if (status === 0) {
@@ -35,12 +34,15 @@ export class WebHeldResponse<Req> extends HeldHttpResponse<Req> {
       return response;
     }
     // Text or bytes the server's Response holds as given: stored, and that Response goes out as it is.
-    const held = heldBody(response);
-    if (held !== undefined) {
-      if (held !== null && !statusHasNoBody(status)) this.add(held);
+    const made = madeFrom(response);
+    if (made !== undefined) {
+      if (made.headers === undefined) this.readHeaders(response.headers);
+      else this.byName = made.headers;
+      if (made.body !== null && !statusHasNoBody(status)) this.add(made.body);
       if (!this.finish(status)) await this.ready$();
       return response;
     }
+    const headers = this.readHeaders(response.headers);
     const body = response.body;
     if (body === null || statusHasNoBody(status)) {
       if (!this.finish(status)) await this.ready$();
