@@ -56,7 +56,7 @@ function reactProject(name: 'react19' | 'react18', alias: typeof resolve.alias) 
     // Its own cache: the two projects pre-bundle different Reacts under the same names.
     cacheDir: `node_modules/.vite/${name}`,
     optimizeDeps: {
-      include: ['react', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'react-dom', 'react-dom/client', '@tanstack/react-query', 'idb'],
+      include: ['react', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'react-dom', 'react-dom/client', '@tanstack/react-query', 'uuid', 'idb'],
     },
     test: {
       name,
@@ -82,7 +82,7 @@ export default defineConfig({
       {
         resolve,
         // Pre-bundled up front: a dependency discovered mid-run makes Vite reload the page.
-        optimizeDeps: { include: ['fast-check', 'idb'] },
+        optimizeDeps: { include: ['fast-check', 'uuid', 'idb'] },
         test: {
           name: 'browser',
           // The core must run in browsers: its retry, breaker and clock tests run in real Chromium too.

@@ -1,9 +1,8 @@
+import { v7 as uuidv7 } from 'uuid';
 import { IdempotencyError } from '../errors/errors.js';
-import { uuidV7 } from '../internal/uuid-v7.js';
 
 /**
- * A fresh idempotency key: a UUID v7 (time-ordered: the time in ms, a counter that starts at random
- * each millisecond, and 42 random bits), as text.
+ * A fresh idempotency key: a UUID v7 (time-ordered, 122 bits of which 74 random), as text.
  *
  * @example
  * ```ts
@@ -13,7 +12,7 @@ import { uuidV7 } from '../internal/uuid-v7.js';
  * @category Idempotency
  */
 export function createIdempotencyKey(): string {
-  return uuidV7();
+  return uuidv7();
 }
 
 /** Options of {@link parseIdempotencyKey}. @category Idempotency */
