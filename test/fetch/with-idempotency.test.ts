@@ -50,6 +50,49 @@ describe('withIdempotency', () => {
     expect(seen).toEqual([['u-1', 'north', 7, 'book']]);
   });
 
+  test('a plain Request is read once: the handler gets one made again with the same URL, method, headers, body and signal', async () => {
+    const handed: Request[] = [];
+    const handler = withIdempotency(async (request: Request) => {
+      handed.push(request);
+      return Response.json({ item: (await request.json()).item }, { status: 201 });
+    });
+    const controller = new AbortController();
+    const key = createIdempotencyKey();
+    const original = new Request('http://shop.test/orders?ref=1', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-user': 'u-1' },
+      body: JSON.stringify({ item: 'book' }),
+      signal: controller.signal,
+    });
+    const first = await handler(original);
+    expect(first.status).toBe(201);
+    expect(await first.json()).toEqual({ item: 'book' });
+    const [request] = handed;
+    expect(request).not.toBe(original);
+    expect([request!.url, request!.method, request!.headers.get('x-user')]).toEqual([original.url, 'POST', 'u-1']);
+    expect(request!.signal.aborted).toBe(false);
+    controller.abort();
+    expect(request!.signal.aborted).toBe(true);
+    // The same request again is a replay: the bytes read once made its fingerprint.
+    const again = await handler(post(key, { item: 'book' }));
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(handed).toHaveLength(1);
+  });
+
+  test('a request with a property of its own, or a fingerprint of the app, reaches the handler as it came', async () => {
+    const handed: Request[] = [];
+    const answer = async (request: Request) => {
+      handed.push(request);
+      return Response.json({ item: (await request.json()).item }, { status: 201 });
+    };
+    const marked = Object.assign(post(createIdempotencyKey()), { user: 'u-1' });
+    await withIdempotency(answer)(marked);
+    const plain = post(createIdempotencyKey());
+    await withIdempotency(answer, { fingerprint: (request) => request.method })(plain);
+    expect(handed[0]).toBe(marked);
+    expect(handed[1]).toBe(plain);
+  });
+
   test('a streamed body reaches the client as it is made, and is stored whole', async () => {
     let runs = 0;
     const gate = deferred();
