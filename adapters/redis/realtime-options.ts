@@ -1,5 +1,5 @@
 import { type Clock, type ClosedLoopError, realClock } from 'closed-loop';
-import { checkFunction, checkNumber, describeValue, positive } from '../../src/internal/validate.js';
+import { checkFunction, checkNumber, describeValue, hasMethods, positive } from '../../src/internal/validate.js';
 
 /** Options of {@link RedisTransport}. */
 export interface RedisTransportOptions {
@@ -55,8 +55,7 @@ export interface RedisTransportSettings {
  * defaults.
  */
 export function redisTransportSettings(client: unknown, options: RedisTransportOptions): RedisTransportSettings {
-  const c = client as Record<string, unknown> | null;
-  if (!c || typeof c !== 'object' || typeof c.publish !== 'function' || typeof c.duplicate !== 'function') {
+  if (!hasMethods(client, ['publish', 'duplicate'])) {
     throw new TypeError('closed-loop: RedisTransport needs an ioredis client (new Redis(...) or new Cluster(...))');
   }
   const prefix = options.prefix ?? 'closed-loop:realtime:';
