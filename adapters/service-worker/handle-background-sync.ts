@@ -73,7 +73,7 @@ export interface BackgroundSyncOptions<P = unknown> {
 export function handleBackgroundSync<P>(options: BackgroundSyncOptions<P>): () => void {
   const settings = checkOptions(options);
   const { queue, handler, tag, scope } = settings;
-  const offProcessed = queue.on('processed', (item) => post(scope, { type: PROCESSED_MESSAGE, tag, item }));
+  const offProcessed = queue.on('processed', (item, result) => post(scope, { type: PROCESSED_MESSAGE, tag, item, result }));
   const offDeadLettered = queue.on('deadLettered', (item) => post(scope, { type: DEAD_LETTERED_MESSAGE, tag, item }));
   const onSync = (event: SyncEventLike): void => {
     if (event.tag !== tag) return;
@@ -137,12 +137,17 @@ async function nextDueAt<P>(queue: OfflineQueue<P>): Promise<number | undefined>
 
 /** Posts to every window of the origin; a window that cannot be told is no reason to fail the flush. */
 function post(scope: ServiceWorkerScopeLike, message: BackgroundSyncMessage): void {
-  scope.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(
-    (windows) => {
-      for (const window of windows) window.postMessage(message);
-    },
-    reportUncaught,
-  );
+  scope.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((windows) => {
+    for (const window of windows) {
+      try {
+        window.postMessage(message);
+      } catch {
+        // A handler's result that cannot be cloned (a Response, a function): the message goes without it.
+        const { result: _dropped, ...rest } = message as BackgroundSyncMessage & { result?: unknown };
+        window.postMessage(rest);
+      }
+    }
+  }).catch(reportUncaught);
 }
 
 function checkOptions<P>(options: BackgroundSyncOptions<P>): Settings<P> {

@@ -1,13 +1,14 @@
 import type { DeadLetter, QueueItem } from 'closed-loop';
 
 // What the worker tells the pages: one message per item it delivered or gave up on, so a page that
-// is open shows the outcome of work it queued (its own OfflineQueue does not see the worker's flush).
+// is open shows the outcome of work it queued (its own OfflineQueue does not see the worker's flush;
+// its sync client settles the calls waiting on these items from the messages).
 
-/** The `type` of the message the worker posts for each item it delivered. */
-export const PROCESSED_MESSAGE = 'closed-loop:processed';
+// The names live in the core: a page's sync client reads these messages too, to settle the calls it
+// queued when the worker delivers them.
+import { DEAD_LETTERED_MESSAGE, PROCESSED_MESSAGE } from '../../src/client/worker-messages.js';
 
-/** The `type` of the message the worker posts for each item it moved to the dead letters. */
-export const DEAD_LETTERED_MESSAGE = 'closed-loop:dead-lettered';
+export { DEAD_LETTERED_MESSAGE, PROCESSED_MESSAGE };
 
 /** Posted to every window client when the worker delivered an item. */
 export interface ProcessedMessage<P = unknown> {
@@ -17,6 +18,11 @@ export interface ProcessedMessage<P = unknown> {
   readonly tag: string;
   /** The item as it was sent (its `idempotencyKey` is the one the page gave it). */
   readonly item: QueueItem<P>;
+  /**
+   * What the item's handler returned, when it can be posted (structured-cloneable): for the sync
+   * client's items, the `SyncResponse`; left out otherwise (a `Response` object, say).
+   */
+  readonly result?: unknown;
 }
 
 /** Posted to every window client when the worker moved an item to the dead letters. */

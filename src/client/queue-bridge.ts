@@ -7,7 +7,9 @@ import { noop } from '../internal/noop.js';
 import type { Call } from './call.js';
 import { queuedRequest } from './durable.js';
 import type { QueuedRequest, SyncClientQueue, SyncQueueItem, SyncRequestOptions, SyncResponse } from './options.js';
+import type { QueueErrorInfo } from '../queue/storage.js';
 import type { ServerPool } from './servers.js';
+import { DEAD_LETTERED_MESSAGE, deadLetterError, PROCESSED_MESSAGE } from './worker-messages.js';
 
 /** The item type a client stores in its offline queue unless told otherwise. @category Client */
 export const SYNC_REQUEST_ITEM_TYPE = 'closed-loop/request';
@@ -47,7 +49,24 @@ export class QueueBridge {
     });
     if (typeof offProcessed === 'function') cleanups.push(offProcessed as () => void);
     if (typeof offDead === 'function') cleanups.push(offDead as () => void);
+    this.listenToServiceWorker(cleanups);
     return cleanups;
+  }
+
+  // A service worker flushing the same queue (closed-loop/service-worker) delivers some items instead
+  // of this page: its message per item settles this page's waiters as the queue's own events do.
+  private listenToServiceWorker(cleanups: Array<() => void>): void {
+    const container = (globalThis as { navigator?: { serviceWorker?: Partial<EventTarget> } }).navigator?.serviceWorker;
+    if (typeof container?.addEventListener !== 'function' || typeof container.removeEventListener !== 'function') return;
+    const onMessage = (event: Event): void => {
+      const data = (event as Event & { data?: unknown }).data as { type?: unknown; item?: SyncQueueItem & { lastError?: QueueErrorInfo }; result?: unknown } | null;
+      if (typeof data !== 'object' || data === null || typeof data.item !== 'object' || data.item === null) return;
+      const item = data.item;
+      if (data.type === PROCESSED_MESSAGE) this.settleWaiters(item, (waiter) => waiter.resolve(data.result as SyncResponse<unknown>));
+      else if (data.type === DEAD_LETTERED_MESSAGE) this.settleWaiters(item, (waiter) => waiter.reject(deadLetterError(item.lastError)));
+    };
+    container.addEventListener('message', onMessage);
+    cleanups.push(() => container.removeEventListener!('message', onMessage));
   }
 
   private settleWaiters(item: SyncQueueItem, settle: (waiter: Waiter) => void): void {

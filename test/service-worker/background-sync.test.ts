@@ -21,6 +21,7 @@ interface PageApi {
   errors: unknown[];
   queueMutations(route: string, count: number): Promise<string[]>;
   syncTags(): Promise<string[]>;
+  outcomeOf(key: string): Promise<{ status: number; idempotencyKey?: string; replayed: boolean; data: unknown } | { error: string; status?: number }>;
 }
 
 /** What fixture/sw.ts puts on `self.testApi`. */
@@ -181,6 +182,8 @@ describe('closed-loop/service-worker in Chromium', { timeout: 60_000 }, () => {
     expect(route.requestKeys).toEqual([key]);
     expect(route.runs.size).toBe(0);
     expect(await page.evaluate(() => testApi.queue.getDeadLetters().then((d) => d.map((l) => l.idempotencyKey)))).toEqual([key]);
+    // The call the page queued, still waiting in the open page, rejects with the server's answer.
+    expect(await page.evaluate((k) => testApi.outcomeOf(k), key!)).toEqual({ error: 'HttpError', status: 400 });
     await expect.poll(outcomes, POLL).toEqual([{ tag: 'closed-loop', lastChance: false, outcome: 'fulfilled' }]);
   });
 
@@ -209,6 +212,8 @@ describe('closed-loop/service-worker in Chromium', { timeout: 60_000 }, () => {
     ]);
     expect(route.requestKeys).toEqual([key, key, key]);
     expect([...route.runs]).toEqual([[key, 1]]);
+    // The call the page queued resolves with the worker's response, as if the page had sent it.
+    expect(await page.evaluate((k) => testApi.outcomeOf(k), key!)).toEqual({ status: 201, idempotencyKey: key, replayed: false, data: { status: 201, body: { n: 0 } } });
     await expect.poll(outcomes, POLL).toEqual([{ tag: 'closed-loop', lastChance: false, outcome: 'fulfilled' }]);
   });
 
