@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { type ChangeEvent, type Clock, realClock } from 'closed-loop';
+import { hasMethods } from '../../src/internal/validate.js';
 
 /**
  * What {@link realtimeSse} needs of a realtime service: a `RealtimeSyncService` fits, and so does
@@ -74,7 +75,7 @@ export interface RealtimeSseSettings {
 
 /** Checks what {@link realtimeSse} was given (a bad value throws a TypeError naming it) and fills in the defaults. */
 export function realtimeSseSettings(service: RealtimeSseSource, options: RealtimeSseOptions): RealtimeSseSettings {
-  if (service === null || typeof service !== 'object' || typeof service.subscribe !== 'function') {
+  if (!hasMethods(service, ['subscribe'])) {
     throw new TypeError('realtimeSse: service must have a subscribe(topic, callback) method');
   }
   const bufferSize = options.bufferSize ?? 1000;
