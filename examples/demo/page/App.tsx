@@ -254,6 +254,34 @@ function Cart({ cart }: { cart: CartItem[] }) {
   );
 }
 
+/** The chaos panel's sliders: the setting each moves, its range, and what it does. */
+const CHAOS_SLIDERS: Array<{
+  name: 'failureRate' | 'dropRate' | 'latencyMs';
+  id: string;
+  max: number;
+  step: number;
+  label: (value: number) => string;
+  hint?: string;
+}> = [
+  {
+    name: 'failureRate',
+    id: 'failure-rate',
+    max: 1,
+    step: 0.05,
+    label: (rate) => `Failure rate: ${Math.round(rate * 100)}%`,
+    hint: 'a 503 before the handler runs',
+  },
+  {
+    name: 'dropRate',
+    id: 'drop-rate',
+    max: 1,
+    step: 0.05,
+    label: (rate) => `Dropped responses: ${Math.round(rate * 100)}%`,
+    hint: 'the handler ran, then the connection is cut',
+  },
+  { name: 'latencyMs', id: 'latency', max: 2000, step: 50, label: (ms) => `Latency: ${ms} ms` },
+];
+
 function ChaosPanel({ chaos }: { chaos: Chaos }) {
   const send = (change: Partial<Chaos>) => {
     void reportFetch('/api/chaos', {
@@ -267,44 +295,21 @@ function ChaosPanel({ chaos }: { chaos: Chaos }) {
     <section className="panel chaos" aria-labelledby="chaos-title">
       <h2 id="chaos-title">Chaos</h2>
       <p className="muted">Applied by the server, live, to every tab.</p>
-      <label>
-        <span>Failure rate: {Math.round(chaos.failureRate * 100)}%</span>
-        <input
-          id="failure-rate"
-          type="range"
-          min={0}
-          max={1}
-          step={0.05}
-          value={chaos.failureRate}
-          onChange={(e) => send({ failureRate: Number(e.target.value) })}
-        />
-        <small>a 503 before the handler runs</small>
-      </label>
-      <label>
-        <span>Dropped responses: {Math.round(chaos.dropRate * 100)}%</span>
-        <input
-          id="drop-rate"
-          type="range"
-          min={0}
-          max={1}
-          step={0.05}
-          value={chaos.dropRate}
-          onChange={(e) => send({ dropRate: Number(e.target.value) })}
-        />
-        <small>the handler ran, then the connection is cut</small>
-      </label>
-      <label>
-        <span>Latency: {chaos.latencyMs} ms</span>
-        <input
-          id="latency"
-          type="range"
-          min={0}
-          max={2000}
-          step={50}
-          value={chaos.latencyMs}
-          onChange={(e) => send({ latencyMs: Number(e.target.value) })}
-        />
-      </label>
+      {CHAOS_SLIDERS.map(({ name, id, max, step, label, hint }) => (
+        <label key={id}>
+          <span>{label(chaos[name])}</span>
+          <input
+            id={id}
+            type="range"
+            min={0}
+            max={max}
+            step={step}
+            value={chaos[name]}
+            onChange={(e) => send({ [name]: Number(e.target.value) })}
+          />
+          {hint === undefined ? null : <small>{hint}</small>}
+        </label>
+      ))}
       <label className="switch">
         <input
           id="offline"
