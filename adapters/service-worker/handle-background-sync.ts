@@ -72,12 +72,12 @@ export interface BackgroundSyncOptions<P = unknown> {
  */
 export function handleBackgroundSync<P>(options: BackgroundSyncOptions<P>): () => void {
   const settings = checkOptions(options);
-  const { queue, handler, tag, scope } = settings;
+  const { queue, tag, scope } = settings;
   const offProcessed = queue.on('processed', (item, result) => post(scope, { type: PROCESSED_MESSAGE, tag, item, result }));
   const offDeadLettered = queue.on('deadLettered', (item) => post(scope, { type: DEAD_LETTERED_MESSAGE, tag, item }));
   const onSync = (event: SyncEventLike): void => {
     if (event.tag !== tag) return;
-    event.waitUntil(deliver(settings, handler, event.lastChance === true));
+    event.waitUntil(deliver(settings, event.lastChance === true));
   };
   scope.addEventListener('sync', onSync);
   scope.addEventListener('periodicsync', onSync);
@@ -106,8 +106,8 @@ interface Settings<P> {
  * `maxWaitMs`, flushes again. Rejects when items are left (the browser tries again), except on
  * `lastChance`.
  */
-async function deliver<P>(settings: Settings<P>, handler: QueueHandler<P> | undefined, lastChance: boolean): Promise<void> {
-  const { queue, clock } = settings;
+async function deliver<P>(settings: Settings<P>, lastChance: boolean): Promise<void> {
+  const { queue, clock, handler } = settings;
   const giveUpAt = clock.now() + (lastChance ? 0 : settings.maxWaitMs);
   // The browser fires `sync` when the network is back: items whose last try got no answer go at once.
   let result = await queue.process(handler, { networkRestored: true });
