@@ -13,6 +13,7 @@ import {
 } from 'closed-loop';
 // Bundled into closed-loop/redis (the core does not export it).
 import { idMaker } from '../../src/internal/id-maker.js';
+import { checkNumber, hasMethods, optionError, positive } from '../../src/internal/validate.js';
 import { CommandBatch } from './command-batch.js';
 import { withCommandTimeout } from './command-timeout.js';
 import {
@@ -111,17 +112,12 @@ export class RedisIdempotencyStore implements IdempotencyStore {
    * @param options - `prefix`, `commandTimeoutMs` and `clock`
    */
   constructor(client: Redis | Cluster, options: RedisIdempotencyStoreOptions = {}) {
-    if (!client || typeof (client as { defineCommand?: unknown }).defineCommand !== 'function') {
+    if (!hasMethods(client, ['defineCommand'])) {
       throw new TypeError('closed-loop: RedisIdempotencyStore needs an ioredis client (new Redis(...) or new Cluster(...))');
     }
     const prefix = options.prefix ?? 'closed-loop:idempotency:';
-    if (typeof prefix !== 'string') {
-      throw new TypeError(`closed-loop: \`prefix\` must be a string, got ${typeof prefix}`);
-    }
-    const timeout = options.commandTimeoutMs ?? 2000;
-    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-      throw new TypeError(`closed-loop: \`commandTimeoutMs\` must be a finite number > 0, got ${String(timeout)}`);
-    }
+    if (typeof prefix !== 'string') throw optionError('prefix', `a string, got ${typeof prefix}`);
+    const timeout = checkNumber('commandTimeoutMs', options.commandTimeoutMs, positive) ?? 2000;
     this.client = client;
     this.prefix = prefix;
     this.commandTimeoutMs = timeout;
@@ -274,11 +270,10 @@ function unavailable(what: string, error: unknown): IdempotencyError {
   return asStoreUnavailable(error, `The idempotency ${what} failed in Redis${error instanceof Error ? `: ${error.message}` : ''}`);
 }
 
+/** A claim's or completion's `leaseMs`/`ttlMs`: required here (the guard always sends them). */
 function ms(name: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TypeError(`closed-loop: \`${name}\` must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
+  if (value === undefined) throw optionError(name, `${positive.text}, got undefined`);
+  return checkNumber(name, value, positive)!;
 }
 
 function text(value: unknown): string {
