@@ -16,7 +16,8 @@
 // in: a failure is reproducible from the printed seed.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listenOnLoopback } from '../support/listen.js';
 
 /** What the proxy did to a request. */
 export type FaultKind = 'reset-before' | 'error-before' | 'error-after' | 'drop-after';
@@ -238,14 +239,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
 
   return Object.assign(events, {
-    url: `http://127.0.0.1:${port}`,
+    url,
     stats,
     inFlight: () => [...inFlight.values()],
     close: () =>

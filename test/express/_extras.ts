@@ -1,9 +1,9 @@
 // Shared by the request-id, error-handler and cache-control tests: both Express majors, and an app
 // served over real HTTP on a loopback port.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import express5 from 'express';
+import { listenOnLoopback } from '../support/listen.js';
 
 type ExpressFactory = typeof express5;
 
@@ -26,13 +26,9 @@ export interface Served {
 /** Serves `app` on 127.0.0.1 on a free port. */
 export async function serve(app: (req: never, res: never) => void): Promise<Served> {
   const server: Server = createServer(app as unknown as Parameters<typeof createServer>[0]);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

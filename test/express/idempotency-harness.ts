@@ -1,8 +1,8 @@
 // Helpers for the idempotency middleware tests: real servers on 127.0.0.1, raw HTTP requests, and
 // store wrappers that fail, hang or go slow. Not a test file.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { IdempotencyClaimRequest, IdempotencyStore } from 'closed-loop';
+import { listenOnLoopback } from '../support/listen.js';
 
 /** What a request got back, body as raw bytes. */
 export interface HttpResult {
@@ -22,13 +22,9 @@ export interface Running {
 /** Serves `handler` on 127.0.0.1 at a free port. */
 export async function listen(handler: http.RequestListener): Promise<Running> {
   const server = http.createServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

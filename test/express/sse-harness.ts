@@ -1,11 +1,12 @@
 // Helpers for the SSE tests: a real Express app serving realtimeSse() on a free loopback port (with
 // the server-side sockets at hand, to cut connections), and a raw HTTP SSE reader. Not a test file.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import express from 'express';
 import type { RequestHandler } from 'express';
 import { type RealtimeSseHandler, type RealtimeSseOptions, type RealtimeSseSource, realtimeSse } from 'closed-loop/express';
 import { type SseMessage, SseParser } from '../../src/realtime/sse-parser.js';
+import { listenOnLoopback } from '../support/listen.js';
 
 /** An Express app with `realtimeSse()` at `/events`. */
 export interface SseApp {
@@ -40,13 +41,9 @@ export async function startSseApp(service: RealtimeSseSource, options: RealtimeS
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     handler,
     server,
     sockets,
