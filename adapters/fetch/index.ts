@@ -106,18 +106,6 @@ function isPlainRequest(request: Request): boolean {
 
 /** Stored headers as a response's: the record itself, unless a header has several values. */
 function toHeadersInit(record: Record<string, string | string[]>): HeadersInit {
-  let pairs: [string, string][] | undefined;
-  for (const name in record) {
-    if (typeof record[name] !== 'string') {
-      pairs = [];
-      break;
-    }
-  }
-  if (pairs === undefined) return record as Record<string, string>;
-  for (const name in record) {
-    const value = record[name]!;
-    if (typeof value === 'string') pairs.push([name, value]);
-    else for (const item of value) pairs.push([name, item]);
-  }
-  return pairs;
+  if (Object.values(record).every((value) => typeof value === 'string')) return record as Record<string, string>;
+  return Object.entries(record).flatMap(([name, value]) => (typeof value === 'string' ? [[name, value]] : value.map((item) => [name, item]))) as [string, string][];
 }

@@ -98,25 +98,7 @@ export async function guardWebRequest<Req>(adapter: WebAdapter<Req>, req: Req, r
  * @internal
  */
 export function fingerprintWebRequest(request: Request, body: ArrayBuffer | string | undefined): string {
-  return fingerprintRequest({ method: request.method, path: pathOf(request.url), body }, nativeSha256);
-}
-
-/**
- * The path of a request's URL, as `new URL(url).pathname` gives it, without parsing the whole URL:
- * a request's `url` is always absolute and serialised, so for http(s) the path runs from the first
- * `/` after the host to the query or fragment.
- */
-function pathOf(url: string): string {
-  const host = url.startsWith('https://') ? 8 : url.startsWith('http://') ? 7 : -1;
-  if (host === -1) return new URL(url).pathname;
-  const start = url.indexOf('/', host);
-  if (start === -1) return '/';
-  let end = url.length;
-  for (let at = start; at < end; at++) {
-    const char = url.charCodeAt(at);
-    if (char === 0x3f /* ? */ || char === 0x23 /* # */) end = at;
-  }
-  return url.slice(start, end);
+  return fingerprintRequest({ method: request.method, path: new URL(request.url).pathname, body }, nativeSha256);
 }
 
 interface NodeCrypto {
