@@ -17,11 +17,11 @@
 // Realtime, for the hooks' test: GET /events is realtimeSse(service); POST /control/publish/:topic
 // publishes its JSON body (a record) on that service.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import type { TestProject } from 'vitest/node';
 import { RealtimeSyncService } from 'closed-loop';
 import { createIdempotencyMiddleware, realtimeSse } from 'closed-loop/express';
+import { listenOnLoopback } from '../support/listen.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -136,12 +136,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
 
   const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  project.provide('reactServerUrl', `http://127.0.0.1:${port}`);
+  project.provide('reactServerUrl', await listenOnLoopback(server));
 
   return async () => {
     for (const r of routes.values()) for (const answer of r.held.splice(0)) answer();

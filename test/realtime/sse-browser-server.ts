@@ -7,11 +7,12 @@
 //   GET /control/stats                        { connections } (both endpoints)
 // Endpoints: /events (bufferSize 1000) and /events-small (bufferSize 3), one service behind both.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import express, { type RequestHandler } from 'express';
 import type { TestProject } from 'vitest/node';
 import { RealtimeSyncService } from 'closed-loop';
 import { realtimeSse } from 'closed-loop/express';
+import { listenOnLoopback } from '../support/listen.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -63,12 +64,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
 
   const server = http.createServer(app);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  project.provide('sseBrowserUrl', `http://127.0.0.1:${port}`);
+  project.provide('sseBrowserUrl', await listenOnLoopback(server));
 
   return async () => {
     events.close();
