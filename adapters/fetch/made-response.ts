@@ -1,5 +1,5 @@
 // A Response as the handler made it, where the server's Response keeps that at hand: reading it
-// through the web API would cost that server more than the rest of the request.
+// through the web API would cost that server more than the rest of the request (docs/decisions.md 24).
 
 /** What a Response was made from: its body, and its headers when given as a plain record. */
 export interface MadeResponse {
