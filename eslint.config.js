@@ -38,6 +38,7 @@ export default defineConfig(
       // Options, headers and stored entries reach the core from JavaScript callers, JSON and storage:
       // the checks that turn bad input into a clear error look unnecessary to the types by design.
       '@typescript-eslint/no-unnecessary-condition': 'off',
+      '@typescript-eslint/no-unnecessary-boolean-literal-compare': 'off',
       // With noUncheckedIndexedAccess, `items[i]!` after a bounds check is the plain way to index; the
       // alternative (a runtime check that cannot fail) would be dead code.
       '@typescript-eslint/no-non-null-assertion': 'off',
@@ -50,6 +51,8 @@ export default defineConfig(
       '@typescript-eslint/no-base-to-string': 'off',
       // Passing on what was caught (`unknown`) or an AbortSignal's reason (`any` in lib.dom) keeps the
       // caller's own error; only a new non-Error rejection is a finding.
+      // `const { dropped: _dropped, ...rest } = x` is how a property is left out of a copy.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
     },
   },

@@ -91,9 +91,9 @@ export function cacheControl(preset: CachePreset): RequestHandler {
 }
 
 function makeConditional(req: Request, res: Response, presetValue: string): void {
-  const origWrite = res.write as unknown as AnyFn;
-  const origEnd = res.end as unknown as AnyFn;
-  const origWriteHead = res.writeHead as unknown as AnyFn;
+  const origWrite = res.write.bind(res) as unknown as AnyFn;
+  const origEnd = res.end.bind(res) as unknown as AnyFn;
+  const origWriteHead = res.writeHead.bind(res) as unknown as AnyFn;
   const origSend = res.send as unknown as AnyFn;
 
   let mode: Mode = 'undecided';
@@ -202,7 +202,7 @@ function makeConditional(req: Request, res: Response, presetValue: string): void
     if (mode === 'undecided') mode = decide();
     if (mode === 'pass') return origWrite.call(res, chunk, encoding, cb) as boolean;
     if (mode === 'discard') {
-      if (typeof cb === 'function') process.nextTick(cb as Callback);
+      if (typeof cb === 'function') process.nextTick(cb);
       return true;
     }
     const buffer = toBuffer(chunk, encoding);
@@ -302,7 +302,7 @@ function makeConditional(req: Request, res: Response, presetValue: string): void
   };
 
   res.writeHead = wrappedWriteHead as unknown as Response['writeHead'];
-  res.write = wrappedWrite as unknown as Response['write'];
+  res.write = wrappedWrite;
   res.end = wrappedEnd as unknown as Response['end'];
   res.send = wrappedSend as unknown as Response['send'];
 }

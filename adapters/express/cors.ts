@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isList } from '../../src/internal/validate.js';
 
 /**
  * The origins {@link cors} answers for: `'*'` (any), one origin (`'https://app.example.com'`), a
@@ -82,7 +83,10 @@ export function cors(options: CorsOptions = {}): RequestHandler {
     const origin = req.headers.origin;
     // The answer depends on Origin: a cache must not give one origin's answer to another.
     if (!anyOrigin) res.vary('Origin');
-    if (!anyOrigin && (origin === undefined || !allowed(origin))) return next();
+    if (!anyOrigin && (origin === undefined || !allowed(origin))) {
+      next();
+      return;
+    }
     res.setHeader('Access-Control-Allow-Origin', anyOrigin ? '*' : origin!);
     if (credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
     if (req.method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
@@ -132,7 +136,7 @@ function serializedOrigin(text: string): string {
 
 /** The defaults plus `extra`, each a token, without case-insensitive repeats. */
 function names(option: string, defaults: readonly string[], extra: readonly string[] | undefined, replace = false): string[] {
-  if (extra !== undefined && !Array.isArray(extra)) throw new TypeError(`cors: \`${option}\` must be a list of names`);
+  if (extra !== undefined && !isList(extra)) throw new TypeError(`cors: \`${option}\` must be a list of names`);
   const out = new Map<string, string>();
   for (const name of replace && extra !== undefined ? extra : [...defaults, ...(extra ?? [])]) {
     if (typeof name !== 'string' || !TOKEN.test(name)) throw new TypeError(`cors: ${JSON.stringify(name)} in \`${option}\` is not a valid name`);

@@ -119,7 +119,7 @@ function findNativeSha256(): ((text: string) => string) | undefined {
 }
 
 /** A refusal as a problem answer, or, with `errors: 'next'`, thrown for the app's own handling. */
-function refuse<Req>(adapter: WebAdapter<Req>, req: Req, request: Request, error: ProblemSource): Response {
+function refuse<Req>(adapter: WebAdapter<Req>, req: Req, request: Request, error: IdempotencyError): Response {
   if (adapter.rules.errors === 'next') {
     adapter.passing?.(req, error);
     throw error;

@@ -85,7 +85,7 @@ export function idempotency(options: HonoIdempotencyOptions = {}): MiddlewareHan
 
   return async function idempotencyMiddleware(c, next) {
     let ran = false;
-    const response = await guardWebRequest(adapter, c, c.req.raw, async () => {
+    const response = await guardWebRequest<Context>(adapter, c, c.req.raw, async () => {
       ran = true;
       await next();
       return c.res;

@@ -29,7 +29,7 @@ export type SyncButtonWithConfirmComponent = <TData = unknown, TVars = unknown, 
   props: SyncButtonWithConfirmProps<TData, TVars, TContext> & RefAttributes<HTMLButtonElement>,
 ) => ReactElement;
 
-type Mutate = UseSyncMutationResult<unknown, unknown>['mutate'];
+type Mutate = UseSyncMutationResult['mutate'];
 
 /**
  * A {@link SyncButton} that asks first: a press opens a modal `<dialog>` (labelled by its title,
@@ -47,7 +47,7 @@ type Mutate = UseSyncMutationResult<unknown, unknown>['mutate'];
  * @category Buttons
  */
 export const SyncButtonWithConfirm = forwardRef(function SyncButtonWithConfirm(
-  props: SyncButtonWithConfirmProps<unknown, unknown, unknown>,
+  props: SyncButtonWithConfirmProps,
   ref: ForwardedRef<HTMLButtonElement>,
 ): ReactElement {
   const {

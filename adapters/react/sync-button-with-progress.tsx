@@ -35,7 +35,7 @@ const defaultProgressText = (attempt: number, maxAttempts: number): string => `r
  * @category Buttons
  */
 export const SyncButtonWithProgress = forwardRef(function SyncButtonWithProgress(
-  props: SyncButtonWithProgressProps<unknown, unknown, unknown>,
+  props: SyncButtonWithProgressProps,
   ref: ForwardedRef<HTMLButtonElement>,
 ): ReactElement {
   const { progressText = defaultProgressText, queuedText = 'queued', ...buttonProps } = props;

@@ -92,7 +92,7 @@ const DEFAULT_QUEUED_MESSAGE = 'Saved offline. It will be sent when the connecti
  *
  * @internal
  */
-export type SyncButtonExtra = (mutation: UseSyncMutationResult<unknown, unknown>) => ReactNode;
+export type SyncButtonExtra = (mutation: UseSyncMutationResult) => ReactNode;
 
 /**
  * The button of {@link SyncButton} and its variants: runs the mutation and renders the button and its
@@ -101,7 +101,7 @@ export type SyncButtonExtra = (mutation: UseSyncMutationResult<unknown, unknown>
  * @internal
  */
 export function useSyncButtonElement(
-  props: SyncButtonProps<unknown, unknown, unknown>,
+  props: SyncButtonProps,
   ref: ForwardedRef<HTMLButtonElement>,
   extra?: SyncButtonExtra,
 ): ReactElement {
@@ -128,7 +128,7 @@ export function useSyncButtonElement(
     ...buttonProps
   } = props;
 
-  const mutation = useSyncMutation<unknown, unknown, unknown>({
+  const mutation = useSyncMutation({
     ...mutationConfig,
     endpoint,
     method,
@@ -225,7 +225,7 @@ export function useSyncButtonElement(
  * @category Buttons
  */
 export const SyncButton = forwardRef(function SyncButton(
-  props: SyncButtonProps<unknown, unknown, unknown>,
+  props: SyncButtonProps,
   ref: ForwardedRef<HTMLButtonElement>,
 ): ReactElement {
   return useSyncButtonElement(props, ref);

@@ -7,8 +7,8 @@ type CommandFn = (...args: unknown[]) => unknown;
 interface Queued {
   name: string;
   args: Array<string | number>;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
 }
 
 /**

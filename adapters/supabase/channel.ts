@@ -103,7 +103,7 @@ export class ManagedChannel {
   private databaseReady = false;
   /** The refresh started when the server said the token expired; the reopen waits for it. */
   private tokenRefresh: Promise<void> | undefined;
-  private reopenTimer: TimerHandle | undefined;
+  private reopenTimer?: TimerHandle;
   private reopenAttempts = 0;
   private holdsName = false;
 
@@ -216,7 +216,8 @@ export class ManagedChannel {
         // once when the socket reopens, else after 1, 2, 5, 10 s). A refused join is worth telling.
         this.markDown();
         if (error && isWorthReporting(error)) this.hooks.onError(error);
-        if (error && TOKEN_PROBLEM.test(error.message)) this.refreshAuth();
+        // Fire and forget: realtime-js rejoins by itself, and refreshAuth reports its own failure.
+        if (error && TOKEN_PROBLEM.test(error.message)) void this.refreshAuth();
         return;
       case 'TIMED_OUT':
         // The join got no reply in time; realtime-js leaves and rejoins later by itself.

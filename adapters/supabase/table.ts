@@ -212,7 +212,7 @@ export class TableFeed implements RealtimeTransport {
   private onChange(raw: unknown): void {
     const listener = this.listener;
     if (!listener || raw === null || typeof raw !== 'object') return;
-    const event = this.toEvent(raw as PostgresChangePayload);
+    const event = this.toEvent(raw);
     if (event) listener.onEvent(event);
   }
 

@@ -66,7 +66,7 @@ interface Entry {
   watched: boolean;
   /** The channel came back after a drop while subscribed, not reported as `resynced` yet. */
   resync: boolean;
-  idleTimer: TimerHandle | undefined;
+  idleTimer?: TimerHandle;
   /** Set while the channel is being left; a new one for the topic waits for it. */
   closing: Promise<void> | undefined;
   /** Publishers waiting for the channel to be up. */

@@ -46,7 +46,7 @@ export async function sendToServer(
   call: Call,
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
-): Promise<SyncResponse<unknown>> {
+): Promise<SyncResponse> {
   const init: RequestInit = { method: call.method, headers };
   if (call.body.body !== undefined) init.body = call.body.body;
   if (signal !== undefined) init.signal = signal;
@@ -81,7 +81,7 @@ function failure(error: unknown, call: Call, signal: AbortSignal | undefined): u
 }
 
 /** What a response means: the call's answer, or an HttpError; the ETag cache learns from it. */
-function answer(config: ClientConfig, response: Response, text: string, call: Call): SyncResponse<unknown> {
+function answer(config: ClientConfig, response: Response, text: string, call: Call): SyncResponse {
   const status = response.status;
   const headers = headersRecord(response.headers);
   const etags = config.etags;

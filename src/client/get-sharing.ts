@@ -6,7 +6,7 @@ import type { SyncResponse } from './options.js';
 
 /** An in-flight GET that identical GETs join. */
 interface SharedGet {
-  promise: Promise<SyncResponse<unknown>>;
+  promise: Promise<SyncResponse>;
   controller: AbortController | undefined;
   interested: number;
 }
@@ -16,10 +16,10 @@ export class GetSharing {
   private readonly inflight = new Map<string, SharedGet>();
 
   /** @param run - sends a call (the shared request) */
-  constructor(private readonly run: (call: Call) => Promise<SyncResponse<unknown>>) {}
+  constructor(private readonly run: (call: Call) => Promise<SyncResponse>) {}
 
   /** Joins an identical GET in flight, or starts one that later identical GETs join. */
-  share(call: Call): Promise<SyncResponse<unknown>> {
+  share(call: Call): Promise<SyncResponse> {
     const key = call.cacheKey;
     const callerSignal = call.signal;
     let entry = this.inflight.get(key);
@@ -39,13 +39,13 @@ export class GetSharing {
     return this.join(entry, key, callerSignal);
   }
 
-  private join(entry: SharedGet, key: string, signal: AbortSignal | undefined): Promise<SyncResponse<unknown>> {
+  private join(entry: SharedGet, key: string, signal: AbortSignal | undefined): Promise<SyncResponse> {
     if (signal === undefined) {
       entry.interested = Number.POSITIVE_INFINITY;
       return entry.promise.then(copyResponse);
     }
     entry.interested++;
-    return new Promise<SyncResponse<unknown>>((resolve, reject) => {
+    return new Promise<SyncResponse>((resolve, reject) => {
       const onAbort = (): void => {
         reject(signal.reason);
         if (--entry.interested === 0 && entry.controller !== undefined) {
@@ -69,6 +69,6 @@ export class GetSharing {
 }
 
 /** Each caller gets a response object of its own. */
-function copyResponse(response: SyncResponse<unknown>): SyncResponse<unknown> {
+function copyResponse(response: SyncResponse): SyncResponse {
   return { ...response };
 }

@@ -16,12 +16,12 @@ export const SYNC_REQUEST_ITEM_TYPE = 'closed-loop/request';
 
 /** A caller whose queued call has not been delivered yet (its OfflineQueuedError's `delivery`). */
 interface Waiter {
-  resolve: (response: SyncResponse<unknown>) => void;
+  resolve: (response: SyncResponse) => void;
   reject: (error: unknown) => void;
 }
 
 /** The client's `request`, through which the queue's deliveries go. */
-type Request = (method: string, path: string, options: SyncRequestOptions) => Promise<SyncResponse<unknown>>;
+type Request = (method: string, path: string, options: SyncRequestOptions) => Promise<SyncResponse>;
 
 /** One client's side of its offline queue. */
 export class QueueBridge {
@@ -42,7 +42,7 @@ export class QueueBridge {
     const unregister = queue.registerHandler(this.itemType, (item, context) => this.deliver(item, context?.signal));
     if (typeof unregister === 'function') cleanups.push(unregister);
     const offProcessed = queue.on('processed', (item, result) => {
-      this.settleWaiters(item, (waiter) => waiter.resolve(result as SyncResponse<unknown>));
+      this.settleWaiters(item, (waiter) => waiter.resolve(result as SyncResponse));
     });
     const offDead = queue.on('deadLettered', (item, error) => {
       this.settleWaiters(item, (waiter) => waiter.reject(error));
@@ -86,7 +86,7 @@ export class QueueBridge {
   async enqueue(call: Call, cause: unknown): Promise<never> {
     const key = call.key!;
     let waiter!: Waiter;
-    const delivery = new Promise<SyncResponse<unknown>>((resolve, reject) => {
+    const delivery = new Promise<SyncResponse>((resolve, reject) => {
       waiter = { resolve, reject };
     });
     // Nobody has to look at `delivery`: its rejection must not be reported as unhandled.
@@ -114,7 +114,7 @@ export class QueueBridge {
   }
 
   /** The queue's handler for the client's items: one pass over the servers, errors as the queue reads them. */
-  private async deliver(item: SyncQueueItem, signal: AbortSignal | undefined): Promise<SyncResponse<unknown>> {
+  private async deliver(item: SyncQueueItem, signal: AbortSignal | undefined): Promise<SyncResponse> {
     const request = item.payload as Partial<QueuedRequest> | null;
     if (typeof request !== 'object' || request === null || typeof request.method !== 'string' || typeof request.path !== 'string') {
       throw new ClosedLoopError('The queued item is not a request the client stored', 'INVALID_QUEUE_ITEM', {

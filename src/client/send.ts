@@ -16,7 +16,7 @@ import { CallerAbort } from './servers.js';
 export type Enqueue = (call: Call, cause: unknown) => Promise<never>;
 
 /** Attempts with retries and failover, then the offline queue if the call cannot get through. */
-export async function sendCall(config: ClientConfig, call: Call, enqueue: Enqueue): Promise<SyncResponse<unknown>> {
+export async function sendCall(config: ClientConfig, call: Call, enqueue: Enqueue): Promise<SyncResponse> {
   const queueable = call.queueable || call.held !== undefined;
   if (queueable && isOffline()) {
     return enqueue(call, new NetworkError('The browser is offline'));
@@ -50,7 +50,7 @@ export async function sendCall(config: ClientConfig, call: Call, enqueue: Enqueu
     const verdict = base(error, attempt);
     return typeof verdict === 'boolean' ? decide(verdict) : Promise.resolve(verdict).then(decide);
   };
-  const attempt = async (context: RetryContext): Promise<SyncResponse<unknown>> => {
+  const attempt = async (context: RetryContext): Promise<SyncResponse> => {
     call.onAttempt?.(context.attempt, call.maxAttempts);
     const fetchFn = config.fetch ?? globalThis.fetch;
     if (typeof fetchFn !== 'function') {

@@ -210,7 +210,7 @@ class Client implements SyncClient {
   }
 
   /** Sends a call, held in the offline queue meanwhile when it is durable. */
-  private run(call: Call): Promise<SyncResponse<unknown>> {
+  private run(call: Call): Promise<SyncResponse> {
     return holdWhileSending(call, this.config.queue, this.config.itemType, (c) => sendCall(this.config, c, this.enqueue));
   }
 }
@@ -218,6 +218,6 @@ class Client implements SyncClient {
 function withBody(options: SyncGetOptions | undefined, body: unknown): SyncRequestOptions {
   if (options === undefined) return { body };
   // Not an object: passed on as it is, for request() to reject.
-  if (typeof options !== 'object' || options === null) return options as SyncRequestOptions;
+  if (typeof options !== 'object' || options === null) return options;
   return { ...options, body };
 }

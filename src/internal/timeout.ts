@@ -8,7 +8,7 @@ import { type Clock, type TimerHandle, unrefTimer } from '../clock/clock.js';
 export class Timeout {
   /** Whether a timer is waiting to fire. */
   pending = false;
-  private handle: TimerHandle | undefined;
+  private handle?: TimerHandle;
 
   /**
    * @param clock - the clock it runs on

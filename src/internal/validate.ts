@@ -90,3 +90,13 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * `Array.isArray` for an option typed as a list: it keeps the element type where `Array.isArray`
+ * narrows to `any[]` (a list checked for JavaScript callers stays a list of strings).
+ *
+ * @internal
+ */
+export function isList(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value);
+}

@@ -28,7 +28,7 @@ export function startAutoSync(
   const intervalMs = options.intervalMs ?? DEFAULT_AUTO_SYNC_MS;
   checkNumber('intervalMs', intervalMs, positive, 'OfflineQueue.startAutoSync');
   let stopped = false;
-  let timer: TimerHandle | undefined;
+  let timer: TimerHandle; // undefined while none is set
   const flush = (processOptions: ProcessOptions): void => {
     if (stopped || isOffline()) return;
     process(processOptions).catch(onError);

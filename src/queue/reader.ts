@@ -73,7 +73,7 @@ export class QueueReader {
       throw storageFailure(`read queue item ${id}`, error, id);
     }
     if (entry === undefined || entry === null) return undefined;
-    const decoded = decodeEntry({ id, value: (entry as StoredEntry).value, error: (entry as StoredEntry).error });
+    const decoded = decodeEntry({ id, value: entry.value, error: entry.error });
     // Unreadable now: left for the next round, which lists it as a dead letter.
     return decoded instanceof QueueStorageError ? undefined : decoded;
   }

@@ -25,7 +25,7 @@ export class EventIdGenerator {
   next(): string {
     if (this.low === 1000) {
       this.low = 0;
-      this.block = this.prefix + ++this.blockNumber;
+      this.block = `${this.prefix}${++this.blockNumber}`;
     }
     return this.block + this.suffixes[this.low++]!;
   }

@@ -29,6 +29,7 @@ export class InMemoryTransport implements RealtimeTransport {
    */
   connect(listener: RealtimeTransportListener): void {
     if (this.closed) throw new Error('closed-loop: this InMemoryTransport was closed; create a new one');
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- eventemitter3 calls it on `listener` (the third argument)
     this.emitter.on('event', listener.onEvent, listener);
     listener.onStatus('connected');
   }
@@ -40,6 +41,7 @@ export class InMemoryTransport implements RealtimeTransport {
 
   /** Removes one service from the bus; the others keep hearing each other. */
   disconnect(listener: RealtimeTransportListener): void {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- removes the pair added by connect(), calls nothing
     this.emitter.off('event', listener.onEvent, listener);
   }
 

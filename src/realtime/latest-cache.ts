@@ -91,7 +91,7 @@ export class LatestCache {
    * The record of `id` on `topic`, or, without `id`, of the change accepted last on `topic`;
    * `undefined` when unknown or deleted. (`topic` is checked by the caller.)
    */
-  get<T>(topic: string, id: RecordId | undefined): T | undefined {
+  get(topic: string, id: RecordId | undefined): unknown {
     const cache = this.topics.get(topic);
     if (cache === undefined) return undefined;
     if (id === undefined) {
@@ -103,13 +103,13 @@ export class LatestCache {
         }
         cache.latest = entry;
       }
-      return entry?.record as T | undefined;
+      return entry?.record;
     }
     if (typeof id !== 'string' && typeof id !== 'number') {
       throw new TypeError(`closed-loop: getLatest(topic, id): \`id\` must be a string or a number, got ${describeValue(id)}`);
     }
     const entry = cache.records.get(id);
-    return entry === undefined || entry.deleted ? undefined : (entry.record as T);
+    return entry === undefined || entry.deleted ? undefined : entry.record;
   }
 
   /** Drops every record (the service is destroyed). */

@@ -3,7 +3,6 @@
 import { type Clock, realClock } from '../clock/clock.js';
 import { checkNumber, nonNegativeInteger, positiveInteger } from '../internal/validate.js';
 import { InMemoryTransport } from './in-memory-transport.js';
-import type { RealtimeSyncService } from './service.js';
 import type { ChangeEvent, ChangeType, RealtimeStatus, RealtimeTransport, RecordId } from './types.js';
 
 /** Options of {@link RealtimeSyncService}. @category Realtime */

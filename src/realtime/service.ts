@@ -1,11 +1,9 @@
-// TimeoutError and InMemoryTransport are imported for the {@link}s of the docs.
 import type { Clock } from '../clock/clock.js';
-import { ClosedLoopError, type TimeoutError } from '../errors/errors.js';
+import { ClosedLoopError } from '../errors/errors.js';
 import { Listeners } from '../internal/listeners.js';
 import { DedupeWindow } from './dedupe-window.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import { EventIdGenerator } from './event-id.js';
-import type { InMemoryTransport } from './in-memory-transport.js';
 import { LatestCache } from './latest-cache.js';
 import { changeEvent, givenEvent, publishPayload, recordEvent } from './published-event.js';
 import {
@@ -262,7 +260,7 @@ export class RealtimeSyncService {
     this.assertOpen('publishChange');
     checkTopic(topic, 'publishChange', false);
     const event = changeEvent(topic, change, this.clock, this.ids);
-    this.dispatch(event as ChangeEvent, true);
+    this.dispatch(event, true);
     return event;
   }
 
@@ -278,9 +276,10 @@ export class RealtimeSyncService {
    * @param topic - the topic
    * @param id - the record's id; omit it for the topic's latest record
    */
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- public API: the caller names the type it published
   getLatest<T = unknown>(topic: string, id?: RecordId): T | undefined {
     checkTopic(topic, 'getLatest', false);
-    return this.latest.get<T>(topic, id);
+    return this.latest.get(topic, id) as T | undefined;
   }
 
   /**
@@ -338,7 +337,7 @@ export class RealtimeSyncService {
     const transport = this.transport;
     const listener = this.listener;
     this.destroyed = (async () => {
-      const closing = sources.map((source) => source.close());
+      const closing = sources.map((source) => Promise.resolve(source.close()));
       if (typeof transport.disconnect === 'function') await transport.disconnect(listener);
       else await transport.close();
       await Promise.all(closing);
@@ -374,8 +373,8 @@ export class RealtimeSyncService {
     } finally {
       this.inFlight = undefined;
     }
-    if (result !== undefined && result !== null && typeof (result as Promise<void>).then === 'function') {
-      (result as Promise<void>).then(undefined, (error: unknown) => this.report(error, { source: 'transport', event }));
+    if (result !== undefined && result !== null && typeof result.then === 'function') {
+      result.then(undefined, (error: unknown) => this.report(error, { source: 'transport', event }));
     }
   }
 
@@ -412,10 +411,10 @@ export class RealtimeSyncService {
   }
 
   private callTransport(method: 'watch' | 'unwatch', topic: string): void {
-    const fn = this.transport[method];
-    if (typeof fn !== 'function') return;
+    const transport = this.transport;
+    if (typeof transport[method] !== 'function') return;
     try {
-      fn.call(this.transport, topic);
+      transport[method]?.(topic);
     } catch (error) {
       this.report(error, { source: 'transport', topic });
     }

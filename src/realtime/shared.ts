@@ -49,6 +49,6 @@ export function resetRealtimeSyncService(): Promise<void> {
   const holder = globalThis as Holder;
   const existing = holder[SHARED];
   if (existing === undefined) return Promise.resolve();
-  delete holder[SHARED];
+  Reflect.deleteProperty(holder, SHARED);
   return existing.destroy();
 }

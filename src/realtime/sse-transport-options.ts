@@ -1,6 +1,5 @@
 import { type Clock, realClock } from '../clock/clock.js';
-import { checkFunction, checkNumber, describeValue, nonNegative, optionError } from '../internal/validate.js';
-import type { SseTransport } from './sse-transport.js';
+import { checkFunction, checkNumber, describeValue, isList, nonNegative, optionError } from '../internal/validate.js';
 
 /** Extra request headers of an {@link SseTransport}: for example an `Authorization` header. @category Realtime */
 export type SseTransportHeaders = Record<string, string> | Headers;
@@ -120,7 +119,7 @@ export function resolveSseOptions(rawUrl: string | URL, options: SseTransportOpt
   const followWatched = topics === 'watched';
   let fixedTopics: readonly string[] | undefined;
   if (topics !== undefined && topics !== 'watched') {
-    if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '' || t.includes(','))) {
+    if (!isList(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === '' || t.includes(','))) {
       throw optionError('topics', "'watched' or a non-empty array of topic names without commas", WHERE);
     }
     fixedTopics = topics.includes('*') ? undefined : [...topics];

@@ -250,10 +250,10 @@ export class SseTransport implements RealtimeTransport {
       if (seen(event)) this.deliver(event.data as string);
     };
     source.addEventListener('resync', (event) => {
-      if (seen(event as MessageEvent)) this.report('resynced');
+      if (seen(event)) this.report('resynced');
     });
     source.addEventListener('cursor', (event) => {
-      seen(event as MessageEvent);
+      seen(event);
     });
     source.onerror = () => {
       if (generation !== this.generation) return;

@@ -209,7 +209,7 @@ class RetryRun<T> {
   }
 
   private abort(): void {
-    const reason = this.signal!.reason;
+    const reason: unknown = this.signal!.reason;
     this.rejectOnAbort?.(reason);
     this.current?.interrupt(reason);
     const wait = this.pendingWait;
@@ -248,7 +248,7 @@ class BareAttempt implements RetryContext {
 /** One attempt: its context for `fn`, its deadline, and its settlement. */
 class Attempt<T> implements RetryContext {
   private controller: AbortController | undefined;
-  private timer: TimerHandle | undefined;
+  private timer?: TimerHandle;
   private settled = false;
   private failure: unknown;
   private reject!: (reason: unknown) => void;

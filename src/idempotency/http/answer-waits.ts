@@ -25,7 +25,7 @@ export interface WaitingAnswer {
 export class AnswerWaits {
   private first: WaitingAnswer | undefined;
   private last: WaitingAnswer | undefined;
-  private timer: TimerHandle | undefined;
+  private timer?: TimerHandle;
 
   constructor(
     private readonly clock: Clock,

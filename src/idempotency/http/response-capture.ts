@@ -32,14 +32,20 @@ export class ResponseCapture {
     if (this.omitted) return;
     if (typeof chunk === 'string') {
       const size = this.size + utf8Length(chunk);
-      if (size > this.maxBytes) return this.omit();
+      if (size > this.maxBytes) {
+        this.omit();
+        return;
+      }
       this.size = size;
       if (this.chunks === undefined) this.text += chunk;
       else this.chunks.push(new TextEncoder().encode(chunk));
       return;
     }
     const size = this.size + chunk.byteLength;
-    if (size > this.maxBytes) return this.omit();
+    if (size > this.maxBytes) {
+      this.omit();
+      return;
+    }
     this.size = size;
     if (this.chunks === undefined) {
       this.chunks = this.text === '' ? [] : [new TextEncoder().encode(this.text)];
