@@ -57,7 +57,7 @@ describe('unrefTimer', () => {
   test('is a no-op on plain handles', () => {
     expect(unrefTimer(42)).toBe(42);
     expect(unrefTimer(null)).toBeNull();
-    expect(unrefTimer(undefined)).toBeUndefined();
+    expect(unrefTimer<unknown>(undefined)).toBeUndefined();
     const plain = { id: 1 };
     expect(unrefTimer(plain)).toBe(plain);
     const notAFunction = { unref: 'no' };

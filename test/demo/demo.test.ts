@@ -16,8 +16,7 @@ import { freePort, startRedisServer, type RedisServer } from '../support/redis-s
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const SCREENSHOT = fileURLToPath(new URL('../../docs/images/demo.png', import.meta.url));
-const COUNT_NAMES = ['clicks', 'requests', 'handlerRuns', 'replays', 'conflicts', 'queued', 'charged'] as const;
-type Counts = Record<(typeof COUNT_NAMES)[number], number>;
+type Counts = Record<'clicks' | 'requests' | 'handlerRuns' | 'replays' | 'conflicts' | 'queued' | 'charged', number>;
 
 interface Running {
   url: string;

@@ -84,9 +84,10 @@ beforeAll(async () => {
   const build = promisify(execFile)(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--out', out], {
     cwd: root,
     maxBuffer: 16 * 1024 * 1024,
-  }).catch((e: { stdout?: string; stderr?: string }) => {
+  }).catch((e: unknown) => {
     // typedoc's warnings (treated as errors) are on stdout.
-    throw new Error(`typedoc failed to build the site:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    const { stdout = '', stderr = '' } = e as { stdout?: string; stderr?: string };
+    throw new Error(`typedoc failed to build the site:\n${stdout}${stderr}`);
   });
   const launch = chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -78,7 +78,7 @@ function startApp(name: string, env: Record<string, string>): Promise<App> {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.push(child);
-  child.stdin!.on('error', () => {}); // writes to a killed instance go nowhere
+  child.stdin.on('error', () => {}); // writes to a killed instance go nowhere
   const killOnExit = () => child.kill('SIGKILL'); // never outlive the test process
   process.once('exit', killOnExit);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -87,7 +87,7 @@ function startApp(name: string, env: Record<string, string>): Promise<App> {
   let stderr = '';
   let partial = '';
   const lineListeners: Array<(line: string) => void> = [];
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   return new Promise<App>((resolve, reject) => {
     let listening = false;
     const fail = (why: string) => {
@@ -97,7 +97,7 @@ function startApp(name: string, env: Record<string, string>): Promise<App> {
     };
     // No time limit of its own (a slow start on a loaded machine is not a failure): the test's bounds it.
     void exited.then(() => fail('exited before printing LISTENING'));
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString('utf8')).split('\n');
       partial = lines.pop()!;
       for (const line of lines) {
@@ -112,7 +112,7 @@ function startApp(name: string, env: Record<string, string>): Promise<App> {
               exited,
               onLine: (listener) => lineListeners.push(listener),
               send: (text) => {
-                if (child.exitCode === null && child.signalCode === null) child.stdin!.write(`${text}\n`);
+                if (child.exitCode === null && child.signalCode === null) child.stdin.write(`${text}\n`);
               },
             });
           }

@@ -78,7 +78,7 @@ describe.each(EXPRESS_VERSIONS)('cacheControl() on %s', (_name, express) => {
 
   async function start(setup: (app: Express) => void) {
     const app = express();
-    setup(app as unknown as Express);
+    setup(app);
     served = await serve(app);
     return served.url;
   }

@@ -167,7 +167,7 @@ async function openPage(): Promise<{ page: Page; errors: string[]; close(): Prom
 }
 
 const run = <T>(page: Page, scenario: string, ...args: unknown[]): Promise<T> =>
-  page.evaluate(`window.scenarios.${scenario}(${args.map((a) => JSON.stringify(a)).join(', ')})`) as Promise<T>;
+  page.evaluate<T>(`window.scenarios.${scenario}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
 
 interface Seen {
   status: number;

@@ -224,7 +224,7 @@ describe.each(EXPRESS_VERSIONS)('errorHandler() on %s', (_name, express) => {
       expect(JSON.parse(text)).toMatchObject({ status: 502, title: 'Bad Gateway', code: 'HTTP_ERROR' });
     });
 
-    it.each([
+    it.each<[string, () => Error, number, string]>([
       ['NetworkError', () => new NetworkError('connect ECONNREFUSED'), 502, 'NETWORK_ERROR'],
       ['TimeoutError', () => new TimeoutError(5000), 504, 'TIMEOUT'],
       ['RetryExhaustedError of a TimeoutError', () => new RetryExhaustedError(3, new TimeoutError(100)), 504, 'RETRY_EXHAUSTED'],

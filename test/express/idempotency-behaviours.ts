@@ -46,7 +46,7 @@ const TITLES: Record<number, string> = {
 export function expectProblem(r: HttpResult, status: number, code: string): void {
   expect(r.status, r.text).toBe(status);
   expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const problem = r.json();
+  const problem = r.json() as { detail: string };
   expect(problem).toMatchObject({ type: 'about:blank', title: TITLES[status], status, code });
   expect(typeof problem.detail).toBe('string');
   expect(problem.detail.length).toBeGreaterThan(0);
@@ -283,7 +283,7 @@ export function describeIdempotencyBehaviours(name: string, setup: IdempotencySu
               status: 201,
               cookies: { session: 'abc' },
               headers: { 'X-Custom': 'kept', 'Last-Modified': 'Wed, 01 Jan 2020 00:00:00 GMT', Location: '/orders/7' },
-              json: { id: 7, item: req.body.item, text: 'h\u00e9llo \u2713' },
+              json: { id: 7, item: req.body?.item, text: 'h\u00e9llo \u2713' },
             };
           }),
         ];
@@ -510,9 +510,9 @@ export function describeIdempotencyBehaviours(name: string, setup: IdempotencySu
         const url = await serve(await guard(), [
           route('POST', '/mutate', (req) => {
             runs++;
-            req.body.item = 'changed';
-            req.body.added = true;
-            delete req.body.qty;
+            req.body!.item = 'changed';
+            req.body!.added = true;
+            delete req.body!.qty;
             return { status: 201, json: { run: runs } };
           }),
         ]);
@@ -532,7 +532,7 @@ export function describeIdempotencyBehaviours(name: string, setup: IdempotencySu
             const run = ++counter.runs;
             entered?.();
             await gate;
-            return { status: 201, headers: { Location: `/orders/${run}` }, json: { run, item: req.body.item } };
+            return { status: 201, headers: { Location: `/orders/${run}` }, json: { run, item: req.body?.item } };
           }),
         ];
       }
@@ -771,7 +771,7 @@ export function describeIdempotencyBehaviours(name: string, setup: IdempotencySu
             // Wait until the client has gone away, then answer anyway.
             await req.disconnected();
             setImmediate(() => finished.resolve());
-            return { status: 201, headers: { Location: '/slow/1' }, json: { done: true, item: req.body.item } };
+            return { status: 201, headers: { Location: '/slow/1' }, json: { done: true, item: req.body?.item } };
           }),
         ]);
         const key = createIdempotencyKey();

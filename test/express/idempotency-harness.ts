@@ -10,7 +10,8 @@ export interface HttpResult {
   headers: http.IncomingHttpHeaders;
   body: Buffer;
   text: string;
-  json(): any;
+  /** The body parsed as JSON (the servers under test answer objects). */
+  json(): Record<string, unknown>;
 }
 
 /** A server listening on a free loopback port. */
@@ -69,7 +70,7 @@ export function open(url: string, path: string, options: SendOptions = {}): { re
           headers: res.headers,
           body,
           text: body.toString('utf8'),
-          json: () => JSON.parse(body.toString('utf8')),
+          json: () => JSON.parse(body.toString('utf8')) as Record<string, unknown>,
         });
       });
     });

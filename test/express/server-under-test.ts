@@ -5,8 +5,8 @@ import type { Clock, IdempotencyStore } from 'closed-loop';
 
 /** A request as a route sees it, whatever the server. */
 export interface RouteRequest {
-  /** The JSON body, parsed; `undefined` without one. */
-  body: any;
+  /** The JSON body, parsed (the tests send objects); `undefined` without one. */
+  body: Record<string, unknown> | undefined;
   /** The concrete path, without the query. */
   path: string;
   /** A request header, or `undefined`. */

@@ -365,7 +365,7 @@ describe('realtimeSse: heartbeats, batching, backpressure, cleanup', () => {
     const streams = await Promise.all([stream(running), stream(running), stream(running)]);
     await waitUntil(() => running.handler.connectionCount === 3);
     expect(service.getSubscriptionCount()).toBe(1);
-    streams[0]!.close();
+    streams[0].close();
     running.dropAll();
     await waitUntil(() => running.handler.connectionCount === 0);
     expect(service.getSubscriptionCount()).toBe(1);

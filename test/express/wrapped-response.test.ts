@@ -77,7 +77,7 @@ describe.each(EXPRESS_VERSIONS)('%s', (_name, express) => {
     const original = http.ServerResponse.prototype.end;
     const seen: string[] = [];
     http.ServerResponse.prototype.end = function patched(this: http.ServerResponse, ...args: unknown[]) {
-      seen.push(`${this.req?.headers['idempotency-key'] ?? 'no key'}`);
+      seen.push(String(this.req?.headers['idempotency-key'] ?? 'no key'));
       return (original as (...a: unknown[]) => unknown).apply(this, args) as http.ServerResponse;
     } as typeof original;
     try {

@@ -25,10 +25,10 @@ export function serveFetch(fetch: (request: Request) => Response | Promise<Respo
 
 /** A web request as a server-neutral route sees it; `text` is the body, already read. */
 export function routeRequest(request: Request, text: string): RouteRequest {
-  let body: unknown;
+  let body: Record<string, unknown> | undefined;
   if ((request.headers.get('content-type') ?? '').includes('json') && text !== '') {
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(text) as Record<string, unknown>;
     } catch {
       body = undefined;
     }

@@ -17,7 +17,7 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function served(app: Hono<any>): Promise<string> {
+async function served(app: { fetch: (request: Request) => Response | Promise<Response> }): Promise<string> {
   const running = await serveFetch(app.fetch);
   cleanups.push(running.close);
   return running.url;
@@ -72,7 +72,7 @@ describe('idempotency() in a Hono app', () => {
     const ping = await send(url, '/public/ping', { method: 'POST', body: {}, headers: { 'Idempotency-Key': key } });
     const again = await send(url, '/public/ping', { method: 'POST', body: {}, headers: { 'Idempotency-Key': key } });
     expect(again.headers['idempotent-replayed']).toBeUndefined();
-    expect(again.json().run).toBe(ping.json().run + 1);
+    expect(again.json().run).toBe((ping.json().run as number) + 1);
   });
 
   test('handlers read the body through the cache: c.req.parseBody() of a form, c.req.text()', async () => {

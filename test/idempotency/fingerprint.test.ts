@@ -273,7 +273,7 @@ function prng(seed: number): () => number {
 function scramble(value: unknown, random: () => number): string {
   const ws = () => {
     let out = '';
-    while (random() < 0.3) out += [' ', '\n', '\t', '\r'][Math.floor(random() * 4)];
+    while (random() < 0.3) out += [' ', '\n', '\t', '\r'][Math.floor(random() * 4)]!;
     return out;
   };
   const str = (s: string) => {

@@ -29,7 +29,7 @@ export function makeQueue<P = unknown>(options: OfflineQueueOptions<P> = {}) {
 }
 
 /** Everything the queue's events reported, in order, as `[name, ...args]`. */
-export function recordEvents(queue: OfflineQueue<any>) {
+export function recordEvents<T>(queue: OfflineQueue<T>) {
   const log: Array<[string, ...unknown[]]> = [];
   for (const name of ['enqueued', 'processed', 'failed', 'deadLettered', 'drained', 'changed', 'error'] as const) {
     queue.on(name, (...args: unknown[]) => log.push([name, ...args]));

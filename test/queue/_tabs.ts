@@ -124,7 +124,7 @@ export function deliveryLog() {
 }
 
 /** Waits until `check` passes (real I/O: bounded). */
-export async function eventually(check: () => unknown | Promise<unknown>, timeout = 15_000): Promise<void> {
+export async function eventually(check: () => unknown, timeout = 15_000): Promise<void> {
   await vi.waitFor(async () => {
     await check();
   }, { timeout, interval: 20 });

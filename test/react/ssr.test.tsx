@@ -22,7 +22,7 @@ beforeEach(() => {
 
 afterEach(() => {
   for (const [name, descriptor] of saved) {
-    if (descriptor === undefined) delete (globalThis as Record<string, unknown>)[name];
+    if (descriptor === undefined) Reflect.deleteProperty(globalThis, name);
     else Object.defineProperty(globalThis, name, descriptor);
   }
 });

@@ -43,7 +43,7 @@ export class FakeTransport implements RealtimeTransport {
     this.calls.push(`unwatch ${topic}`);
   }
 
-  close(): void {
+  close(): void | Promise<void> {
     this.closed++;
     this.calls.push('close');
   }

@@ -52,9 +52,9 @@ describe('BroadcastChannelTransport in Chromium', () => {
     const [a, b, c] = [serviceOn(name), serviceOn(name), serviceOn(name)];
     const heardB = vi.fn();
     const heardC = vi.fn();
-    b!.subscribe('t', heardB);
-    c!.subscribe('t', heardC);
-    const event = a!.publish('t', { id: 1 });
+    b.subscribe('t', heardB);
+    c.subscribe('t', heardC);
+    const event = a.publish('t', { id: 1 });
     await vi.waitFor(() => {
       expect(heardB).toHaveBeenCalledTimes(1);
       expect(heardC).toHaveBeenCalledTimes(1);

@@ -153,7 +153,7 @@ describe('the latest-state cache', () => {
   test('a subscriber reading getLatest during delivery sees the event it was given', () => {
     const { service } = setup();
     const read: unknown[] = [];
-    service.subscribe('t', (event) => read.push(service.getLatest('t', event.id!)));
+    service.subscribe('t', (event) => read.push(service.getLatest('t', event.id)));
     const record = { id: 1, version: 1 };
     service.publish('t', record);
     expect(read).toEqual([record]);

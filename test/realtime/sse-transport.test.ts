@@ -222,7 +222,10 @@ describe('SseTransport: reconnect timing', () => {
     let retryAfter: string | undefined;
     const rec = recorder();
     const gate: RequestHandler = (_req, res, next) => {
-      if (!down) return next();
+      if (!down) {
+        next();
+        return;
+      }
       if (retryAfter !== undefined) res.setHeader('Retry-After', retryAfter);
       res.status(503).end();
     };

@@ -54,7 +54,7 @@ async function startServer(name: string, mode: 'respond' | 'hang' | 'stall', env
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.push(child);
-  child.stdin!.on('error', () => {}); // a child killed by the test closes its stdin
+  child.stdin.on('error', () => {}); // a child killed by the test closes its stdin
   const killOnExit = () => child.kill('SIGKILL'); // never outlive the test process
   process.once('exit', killOnExit);
   child.once('exit', () => process.off('exit', killOnExit));
@@ -62,14 +62,14 @@ async function startServer(name: string, mode: 'respond' | 'hang' | 'stall', env
   let stderr = '';
   const waiters = new Set<() => void>();
   let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString('utf8');
     const parts = buffered.split('\n');
     buffered = parts.pop()!;
     lines.push(...parts);
     for (const wake of waiters) wake();
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const waitFor = (pattern: RegExp) =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
@@ -91,7 +91,7 @@ async function startServer(name: string, mode: 'respond' | 'hang' | 'stall', env
       check();
     });
   const port = Number((await waitFor(/^LISTENING \d+$/)).split(' ')[1]);
-  return { process: child, url: `http://127.0.0.1:${port}`, waitFor, release: () => child.stdin!.end('release\n') };
+  return { process: child, url: `http://127.0.0.1:${port}`, waitFor, release: () => child.stdin.end('release\n') };
 }
 
 function charge(server: Child, key: string, amount = 5): Promise<Response> {

@@ -8,7 +8,7 @@
 // key is gone from Redis.
 import { readFileSync, readdirSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type IdempotencyClaim, IdempotencyError, isIdempotencyError, ManualClock } from 'closed-loop';
 import { RedisIdempotencyStore } from 'closed-loop/redis';
 import { describeIdempotencyStoreContract } from '../idempotency/store-contract.js';
@@ -364,7 +364,7 @@ describe('RedisIdempotencyStore on a real redis-server', () => {
           const elapsed = Date.now() - started;
           expect(elapsed).toBeGreaterThanOrEqual(290);
           expect(elapsed).toBeLessThan(1_000);
-          expect(errors[0]!.message).toMatch(/did not answer .* within 300 ms/);
+          expect(errors[0].message).toMatch(/did not answer .* within 300 ms/);
           // The server wakes and answers the abandoned commands: nothing breaks, nothing leaks.
           paused.process.kill('SIGCONT');
           expect(await client.ping()).toBe('PONG');

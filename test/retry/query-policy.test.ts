@@ -15,7 +15,7 @@ import {
 describe('which errors are retried', () => {
   const { retry } = retryPolicyForQueries({ maxAttempts: 10 });
 
-  test.each([
+  test.each<[string, unknown, boolean]>([
     ['a 500', new HttpError(500), true],
     ['a 503', new HttpError(503), true],
     ['a 408', new HttpError(408), true],
@@ -109,7 +109,7 @@ describe('inside a real QueryClient', () => {
     });
     let calls = 0;
     const outcome = await client
-      .fetchQuery({
+      .query({
         queryKey: ['todos'],
         queryFn: async () => {
           const error = errors[calls++];

@@ -3,6 +3,7 @@
 // frames realtime-js sends, outages (events sent meanwhile are lost, `resynced` follows), refused
 // joins, publish deadlines on the clock, idle channels, '*', and tokens that expire.
 import { createRequire } from 'node:module';
+import { REALTIME_SUBSCRIBE_STATES } from '@supabase/supabase-js';
 import { type ChangeEvent, ManualClock, RealtimeSyncService, TimeoutError } from 'closed-loop';
 import { createSupabaseTransport, type SupabaseTransportOptions } from 'closed-loop/supabase';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
@@ -115,7 +116,7 @@ describe('fan-out between clients', () => {
     await vi.waitFor(() => expect(fake.joinedCount(TOPIC)).toBe(1), WAIT);
     // Another app's client on the same channel, speaking realtime-js directly.
     const raw = a.supabase.channel('closed-loop:orders', { config: { broadcast: { ack: true } } });
-    await new Promise<void>((resolve) => raw.subscribe((s) => s === 'SUBSCRIBED' && resolve()));
+    await new Promise<void>((resolve) => raw.subscribe((s) => s === REALTIME_SUBSCRIBE_STATES.SUBSCRIBED && resolve()));
     expect(await raw.send({ type: 'broadcast', event: 'closed-loop', payload: { hello: 'world' } })).toBe('ok');
     expect(await raw.send({ type: 'broadcast', event: 'closed-loop', payload: { ...fakeEvent('other-topic') } })).toBe('ok');
     const good = fakeEvent('orders');

@@ -207,7 +207,7 @@ describe('cannot get through now', () => {
   test('network failures: queued without queueWhenOffline', async () => {
     const { app, ledger } = await startApp();
     let down = true;
-    const { api, queue } = page(app.url, new MemoryQueueStorage(), () => (down ? 'refuse' : 'ok'));
+    const { api } = page(app.url, new MemoryQueueStorage(), () => (down ? 'refuse' : 'ok'));
     const error = (await rejection(api.post('/orders', { sku: 'Q2' }, { durable: true }))) as OfflineQueuedError;
     expect(isOfflineQueuedError(error)).toBe(true);
 
@@ -261,7 +261,7 @@ describe('bad input', () => {
   test('a durable call needs a queue, a mutation method and a storable body; nothing is sent', async () => {
     const { app } = await startApp();
     const calls: unknown[] = [];
-    const bare = createSyncClient({ baseUrl: app.url, fetch: ((...args: Parameters<typeof fetch>) => (calls.push(args), fetch(...args))) as typeof fetch });
+    const bare = createSyncClient({ baseUrl: app.url, fetch: ((...args: Parameters<typeof fetch>) => (calls.push(args), fetch(...args))) });
     await expect(bare.post('/orders', {}, { durable: true })).rejects.toThrow(/`durable` needs the client's `offlineQueue`/);
 
     const { api, queue, seen } = page(app.url, new MemoryQueueStorage(), () => 'ok');

@@ -75,7 +75,6 @@ describe('one key per mutation, kept across retries', () => {
   });
 
   test('a custom idempotencyHeader carries the key', async () => {
-    const { fetch } = faultyFetch(() => 'ok');
     const sent: string[] = [];
     const spy = (async (input: RequestInfo | URL, init?: RequestInit) => {
       sent.push(new Headers(init?.headers).get('x-request-key') ?? 'none');
