@@ -502,7 +502,17 @@ async function serveWeb(caseId) {
 
 // 'stats' and 'stop' from the parent.
 function listenForParent(server, runs, storeSize, closeStore) {
-  process.on('message', async (message) => {
+  // A failed answer (a store that cannot report its size or close) ends the child with the error.
+  process.on('message', (message) => {
+    answerParent(message).catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+  });
+  // The parent is gone: stop too.
+  process.on('disconnect', () => process.exit(0));
+
+  async function answerParent(message) {
     if (message.type === 'stats') {
       const cpu = process.cpuUsage();
       process.send({ id: message.id, runs: runs(), cpuUs: cpu.user + cpu.system, storeSize: await storeSize() });
@@ -517,9 +527,7 @@ function listenForParent(server, runs, storeSize, closeStore) {
       await closeStore().catch(() => {});
       process.exit(0);
     }
-  });
-  // The parent is gone: stop too.
-  process.on('disconnect', () => process.exit(0));
+  }
 }
 
 // dist/ may be rebuilt (and briefly removed) by a concurrent build: retry the import a few times.
@@ -556,7 +564,7 @@ async function startRedisServer() {
     child.stderr.on('data', (chunk) => (output += chunk));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     let gone = false;
-    exited.then(() => (gone = true));
+    void exited.then(() => (gone = true)); // resolves only, on exit
     const deadline = Date.now() + 10_000;
     while (!gone && Date.now() < deadline && !(await ping(port))) await sleep(20);
     if (!gone && Date.now() < deadline) {
@@ -584,7 +592,7 @@ async function startRedisServer() {
     lastError = new Error(`redis-server on port ${port} did not start: ${output.trim().slice(0, 500)}`);
     if (!/address already in use/i.test(output)) break;
   }
-  throw lastError;
+  throw lastError ?? new Error('redis-server did not start');
 }
 
 function freePort() {

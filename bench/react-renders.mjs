@@ -252,7 +252,7 @@ async function main() {
   let browser;
   const results = new Map(); // `${react}:${case}` -> runs
   const versions = new Map();
-  let chromiumVersion = '?';
+  let chromiumVersion;
   try {
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

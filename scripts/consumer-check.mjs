@@ -908,14 +908,18 @@ function checks(tmp) {
   const packDir = join(tmp, 'pack');
   mkdirSync(packDir);
   const packed = run(npm, ['pack', '--json', '--pack-destination', packDir], repoRoot);
-  if (!packed.ok) return fail('npm pack', packed.out);
+  if (!packed.ok) {
+    fail('npm pack', packed.out);
+    return;
+  }
   let info;
   try {
     // stdout is the JSON report, possibly preceded by lifecycle-script output.
     const start = packed.stdout.search(/^\[\s*\{/m);
     info = JSON.parse(packed.stdout.slice(Math.max(start, 0)))[0];
   } catch (error) {
-    return fail('npm pack', `could not read npm pack --json output: ${error}\n${packed.out}`);
+    fail('npm pack', `could not read npm pack --json output: ${String(error)}\n${packed.out}`);
+    return;
   }
   const tarball = join(packDir, info.filename);
   const files = info.files.map((f) => f.path).sort();

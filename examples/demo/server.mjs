@@ -116,6 +116,7 @@ function setting(value, current, min, max) {
  */
 export async function createDemoApp({ redisUrl, servers = [] } = {}) {
   const state = redisUrl ? await redisState(redisUrl) : memoryState();
+  /** @type {import('closed-loop').IdempotencyStore} */
   let idempotencyStore = new MemoryIdempotencyStore();
   let transport;
   if (state.kind === 'redis') {
@@ -177,13 +178,16 @@ export async function createDemoApp({ redisUrl, servers = [] } = {}) {
   //   4. the handler: runs once per key.
   const shop = express.Router();
   shop.use(async (req, res, next) => {
-    if (req.method === 'GET') return next();
+    if (req.method === 'GET') {
+      next();
+      return;
+    }
     await count('requests');
     const { latencyMs, dropRate } = chaos;
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const drop = Math.random() < dropRate;
     // Sits under the idempotency middleware's hooks: it sees every answer after it was stored.
-    const end = res.end;
+    const end = res.end.bind(res);
     res.end = function (...args) {
       if (res.getHeader('Idempotent-Replayed') === 'true') void count('replays');
       if (res.statusCode === 409) void count('conflicts');
@@ -199,7 +203,10 @@ export async function createDemoApp({ redisUrl, servers = [] } = {}) {
   });
   shop.use(createIdempotencyMiddleware({ store: idempotencyStore }));
   shop.use((req, res, next) => {
-    if (req.method === 'GET' || Math.random() >= chaos.failureRate) return next();
+    if (req.method === 'GET' || Math.random() >= chaos.failureRate) {
+      next();
+      return;
+    }
     res.status(503).json({ error: 'chaos: an injected failure before the handler ran' });
   });
 
@@ -254,7 +261,7 @@ export async function createDemoApp({ redisUrl, servers = [] } = {}) {
     app,
     async close() {
       events.close();
-      bus.destroy();
+      await bus.destroy();
       if (state.redis) state.redis.disconnect();
     },
   };
@@ -284,8 +291,8 @@ async function main() {
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref();
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -25,8 +25,9 @@ export default defineConfig({
     rolldownOptions: {
       // closed-loop/react starts with 'use client' for React Server Components bundlers; a
       // client-only page has no use for it, and dropping it is right.
-      onwarn(warning, warn) {
-        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      onLog(level, log, handler) {
+        if (level === 'warn' && log.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        handler(level, log);
       },
     },
   },

@@ -39,19 +39,22 @@ export function createShop(payments: Payments) {
     res.json(orders);
   });
   app.get('/orders/:id', cacheControl('api_short'), (req, res) => {
-    const order = orders.find((o) => o.id === req.params.id);
-    if (!order) throw Object.assign(new Error(`No order ${req.params.id}`), { status: 404 });
+    const { id } = req.params as { id: string };
+    const order = orders.find((o) => o.id === id);
+    if (!order) throw Object.assign(new Error(`No order ${id}`), { status: 404 });
     res.json(order);
   });
 
   app.post('/orders', (req, res) => {
-    const order = { id: String(orders.length + 1), sku: String(req.body.sku) };
+    const { sku } = req.body as { sku: string }; // express.json() types the body any
+    const order = { id: String(orders.length + 1), sku: String(sku) };
     orders.push(order); // once per Idempotency-Key
     res.status(201).location(`/orders/${order.id}`).json(order);
   });
 
   app.post('/payments', async (req, res) => {
-    const payment = await payments.charge(req.body.amountCents); // a throw here releases the key
+    const { amountCents } = req.body as { amountCents: number };
+    const payment = await payments.charge(amountCents); // a throw here releases the key
     // Charged: from now on a retry gets this answer, even if the rest of the handler throws.
     await storeIdempotentResult(req, { status: 201, body: { id: payment.id } });
     res.status(201).json({ id: payment.id, receiptUrl: await payments.receiptUrl(payment.id) });

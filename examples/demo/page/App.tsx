@@ -75,7 +75,7 @@ export function App({ config, reload, queue }: { config: DemoConfig; reload: () 
 
 /** The one line a person reads at a glance. */
 function Verdict({ counts }: { counts: Counts }) {
-  const { clicks, charged, refused = 0 } = counts;
+  const { clicks, charged, refused } = counts;
   const answered = charged + refused;
   const times = (n: number) => (n === 1 ? 'once' : `${n} times`);
   const clicksText = `${clicks} accepted click${clicks === 1 ? '' : 's'}`;

@@ -17,7 +17,10 @@ async function loadConfig(): Promise<DemoConfig> {
 /** Resolves once the service's stream is open (or after `ms`): the config read after it misses nothing. */
 function connected(realtime: RealtimeSyncService, ms: number): Promise<void> {
   return new Promise((resolve) => {
-    if (realtime.status === 'connected') return resolve();
+    if (realtime.status === 'connected') {
+      resolve();
+      return;
+    }
     const timer = setTimeout(done, ms);
     const off = realtime.on('status', (status) => {
       if (status === 'connected' || status === 'resynced') done();
@@ -32,7 +35,7 @@ function connected(realtime: RealtimeSyncService, ms: number): Promise<void> {
 
 async function start() {
   const realtime = new RealtimeSyncService({ transport: new SseTransport('/events') });
-  const keepOpen = realtime.subscribe('*', () => {});
+  realtime.subscribe('*', () => {}); // keeps the stream open for the page's lifetime
   await connected(realtime, 3000);
   const config = await loadConfig();
 
@@ -59,7 +62,6 @@ async function start() {
       </SyncProvider>
     </StrictMode>,
   );
-  void keepOpen;
 }
 
 start().catch((error: unknown) => {

@@ -3,6 +3,7 @@
 // events a browser fires: the client and the queue see an offline browser through their own hooks.
 
 const nativeFetch: typeof fetch = globalThis.fetch.bind(globalThis);
+// eslint-disable-next-line @typescript-eslint/unbound-method -- a getter, called with navigator below
 const nativeOnLine = Object.getOwnPropertyDescriptor(Navigator.prototype, 'onLine')?.get;
 let offline = false;
 
