@@ -66,7 +66,7 @@ export function realtimeSse(service: RealtimeSseSource, options: RealtimeSseOpti
   const { bufferSize, heartbeatMs, maxQueuedBytes, retryMs, served, clock } = realtimeSseSettings(service, options);
   const buffer = new ReplayBuffer(bufferSize);
   const streams = new SseStreams(maxQueuedBytes, stopHeartbeat);
-  let heartbeat: TimerHandle | undefined;
+  let heartbeat: TimerHandle; // undefined while none runs
   let closed = false;
 
   const onEvent = (event: ChangeEvent): void => {

@@ -102,7 +102,7 @@ export function fingerprintWebRequest(request: Request, body: ArrayBuffer | stri
 }
 
 interface NodeCrypto {
-  hash?(algorithm: string, data: string, encoding: 'hex'): string;
+  hash?: (algorithm: string, data: string, encoding: 'hex') => string;
 }
 
 /**

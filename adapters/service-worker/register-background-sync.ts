@@ -1,7 +1,7 @@
 import type { OfflineQueue } from 'closed-loop';
 import { reportUncaught } from '../../src/internal/report-uncaught.js';
 import { checkFunction, checkNumber, positive } from '../../src/internal/validate.js';
-import type { PermissionsLike, ServiceWorkerContainerLike, SyncRegistrationLike } from './scope.js';
+import type { PermissionsLike, ServiceWorkerContainerLike } from './scope.js';
 import { DEFAULT_SYNC_TAG } from './tag.js';
 
 // The page's side: make sure the browser will wake the service worker once the network is back
@@ -54,7 +54,7 @@ export interface RegisterBackgroundSyncOptions {
  * @param options - tag, periodic sync, error handler
  * @returns a function that stops asking (idempotent); syncs already asked for stay registered
  */
-export function registerBackgroundSync(queue: OfflineQueue<unknown>, options: RegisterBackgroundSyncOptions = {}): () => void {
+export function registerBackgroundSync(queue: OfflineQueue, options: RegisterBackgroundSyncOptions = {}): () => void {
   const where = 'registerBackgroundSync';
   if (typeof queue !== 'object' || queue === null || typeof queue.on !== 'function' || typeof queue.getItems !== 'function') {
     throw new TypeError(`closed-loop: ${where}(queue): \`queue\` must be an OfflineQueue`);

@@ -62,7 +62,7 @@ export class QueueBridge {
       const data = (event as Event & { data?: unknown }).data as { type?: unknown; item?: SyncQueueItem & { lastError?: QueueErrorInfo }; result?: unknown } | null;
       if (typeof data !== 'object' || data === null || typeof data.item !== 'object' || data.item === null) return;
       const item = data.item;
-      if (data.type === PROCESSED_MESSAGE) this.settleWaiters(item, (waiter) => waiter.resolve(data.result as SyncResponse<unknown>));
+      if (data.type === PROCESSED_MESSAGE) this.settleWaiters(item, (waiter) => waiter.resolve(data.result as SyncResponse));
       else if (data.type === DEAD_LETTERED_MESSAGE) this.settleWaiters(item, (waiter) => waiter.reject(deadLetterError(item.lastError)));
     };
     container.addEventListener('message', onMessage);

@@ -13,10 +13,10 @@ type Branded = { [BRAND]?: readonly string[] };
 /** The kinds of `instance` and its ancestors, most derived first. */
 export function kindsOf(instance: object): string[] {
   const kinds: string[] = [];
-  for (let proto = Object.getPrototypeOf(instance); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    const kind = Object.hasOwn(proto.constructor, 'errorKind')
-      ? (proto.constructor as { errorKind?: unknown }).errorKind
-      : undefined;
+  const parentOf = (o: object): object | null => Object.getPrototypeOf(o) as object | null;
+  for (let proto = parentOf(instance); proto !== null; proto = parentOf(proto)) {
+    const ctor = proto.constructor;
+    const kind = Object.hasOwn(ctor, 'errorKind') ? (ctor as { errorKind?: unknown }).errorKind : undefined;
     if (typeof kind === 'string') kinds.push(kind);
   }
   return kinds;

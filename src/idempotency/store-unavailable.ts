@@ -1,6 +1,4 @@
 import { IdempotencyError, isIdempotencyError } from '../errors/errors.js';
-// IdempotencyStore is imported for the {@link} of the docs.
-import type { IdempotencyStore } from './store.js';
 
 /**
  * What a failure of an {@link IdempotencyStore} becomes for its callers: an `IdempotencyError`

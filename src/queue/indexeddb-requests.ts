@@ -6,7 +6,8 @@
 export function requestResult<T>(request: IDBRequest<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
+    // (error is set once the request failed; the fallback only satisfies its `| null`.)
+    request.onerror = () => reject(request.error ?? new DOMException('IndexedDB request failed', 'UnknownError'));
   });
 }
 

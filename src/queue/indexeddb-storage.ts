@@ -51,7 +51,7 @@ export class IndexedDBQueueStorage implements QueueStorage, LeaseStore {
     const store = tx.objectStore(ITEMS);
     // Both read in one transaction, in key order, so keys and values line up.
     const [keys, values] = await Promise.all([requestResult(store.getAllKeys()), requestResult(store.getAll()), transactionDone(tx)]);
-    const entries: StoredEntry[] = new Array(keys.length);
+    const entries = new Array<StoredEntry>(keys.length);
     for (let i = 0; i < keys.length; i++) entries[i] = { id: String(keys[i]), value: values[i] };
     return entries;
   }

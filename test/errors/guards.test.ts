@@ -123,7 +123,7 @@ describe('guards work across copies of the package', () => {
     // With the module registry reset, the loader evaluates the errors module and every file behind it
     // again: a second copy, as when an app loads the package once by `import` and once by `require`.
     vi.resetModules();
-    const copy = (await import('../../src/errors/errors.js')) as ErrorsModule;
+    const copy = (await import('../../src/errors/errors.js'));
     expect(copy.HttpError).not.toBe(HttpError);
     expect(new copy.HttpError(500)).not.toBeInstanceOf(HttpError);
 

@@ -485,7 +485,7 @@ describe('SseTransport: options', () => {
       'closed-loop: SseTransport: `mode` must be \'auto\', \'fetch\' or \'eventsource\', got "websocket"',
     );
     expect(error(() => new SseTransport('http://h/', { mode: 'eventsource' }))).toMatch(/^closed-loop: SseTransport: mode 'eventsource' needs an EventSource/);
-    expect(error(() => new SseTransport('http://h/', { mode: 'eventsource', EventSource: class {} as never, headers: {} }))).toMatch(
+    expect(error(() => new SseTransport('http://h/', { mode: 'eventsource', EventSource: class { close(): void {} } as never, headers: {} }))).toMatch(
       /^closed-loop: SseTransport: EventSource cannot send `headers`/,
     );
     expect(error(() => new SseTransport('http://h/', { headers: 'x' as never }))).toBe(
