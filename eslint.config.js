@@ -49,11 +49,11 @@ export default defineConfig(
       // a header from JavaScript), so stringifying a value the types call a string or an object stays.
       '@typescript-eslint/no-unnecessary-type-conversion': 'off',
       '@typescript-eslint/no-base-to-string': 'off',
-      // Passing on what was caught (`unknown`) or an AbortSignal's reason (`any` in lib.dom) keeps the
-      // caller's own error; only a new non-Error rejection is a finding.
       // `const { dropped: _dropped, ...rest } = x` is how a property is left out of a copy; `_next` keeps
       // an Express error handler's four parameters (Express tells it apart by its arity).
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_' }],
+      // Passing on what was caught (`unknown`) or an AbortSignal's reason (`any` in lib.dom) keeps the
+      // caller's own error; only a new non-Error rejection is a finding.
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
     },
   },
