@@ -99,8 +99,10 @@ export default defineConfig({
             'test/**/*.browser.test.ts',
           ],
           // test/realtime/sse-transport.test.ts is Node-only: it starts an HTTP server of its own (the
-          // browser's SSE test gets one from globalSetup). test/react/ runs in the react19 and react18 projects.
-          exclude: [...configDefaults.exclude, 'test/realtime/sse-transport.test.ts', 'test/react/**'],
+          // browser's SSE test gets one from globalSetup). test/errors/guards-across-copies.test.ts loads a
+          // second copy of the errors, which the browser runner cannot (it says why). test/react/ runs in
+          // the react19 and react18 projects.
+          exclude: [...configDefaults.exclude, 'test/realtime/sse-transport.test.ts', 'test/errors/guards-across-copies.test.ts', 'test/react/**'],
           // Starts the Express SSE server that sse-transport.browser.test.ts connects to.
           globalSetup: ['test/realtime/sse-browser-server.ts'],
           browser: chromium(),
