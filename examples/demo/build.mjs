@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const ENTRIES = ['index', 'express', 'redis', 'supabase', 'react'];
+const ENTRIES = ['index', 'express', 'redis', 'supabase', 'react', 'service-worker'];
 const OUTPUTS = ENTRIES.flatMap((e) => [`dist/${e}.js`, `dist/${e}.cjs`, `dist/${e}.d.ts`, `dist/${e}.d.cts`]);
 const INPUTS = ['src', 'adapters', 'tsup.config.ts', 'package.json', 'tsconfig.json'];
 
@@ -47,3 +47,20 @@ const started = Date.now();
 const { build } = await import('vite');
 await build({ configFile: fileURLToPath(new URL('./vite.config.mjs', import.meta.url)) });
 console.log(`demo: page built in ${Date.now() - started} ms`);
+
+// The service worker: one classic script, served from the root so that its scope is the whole demo.
+// It imports the package by name, as an app's worker would; the names point at dist/ as for the page.
+console.log('demo: building the service worker: esbuild examples/demo/page/sw.ts -> examples/demo/dist/sw.js');
+const esbuild = await import('esbuild');
+await esbuild.build({
+  entryPoints: [fileURLToPath(new URL('./page/sw.ts', import.meta.url))],
+  outfile: fileURLToPath(new URL('./dist/sw.js', import.meta.url)),
+  bundle: true,
+  format: 'iife',
+  target: 'es2022',
+  logLevel: 'warning',
+  alias: {
+    'closed-loop': join(root, 'dist/index.js'),
+    'closed-loop/service-worker': join(root, 'dist/service-worker.js'),
+  },
+});

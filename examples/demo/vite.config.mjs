@@ -14,6 +14,7 @@ export default defineConfig({
     alias: [
       { find: /^closed-loop$/, replacement: dist('index.js') },
       { find: /^closed-loop\/react$/, replacement: dist('react.js') },
+      { find: /^closed-loop\/service-worker$/, replacement: dist('service-worker.js') },
     ],
   },
   // React's automatic JSX runtime, with no plugin.

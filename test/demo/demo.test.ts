@@ -3,7 +3,8 @@
 // dropped responses, latency), clicks 30 times across the tabs, turns the chaos off, and checks that
 // once everything settled both tabs show the same counts and every accepted click was charged once.
 // It saves the screenshot the README shows (docs/images/demo.png). The second runs two demo servers
-// sharing a real redis-server, the page of the first using both as its failover list.
+// sharing a real redis-server, the page of the first using both as its failover list. Another
+// closes a tab that queued purchases offline and checks that the demo's service worker delivers them.
 //
 // A Node-project test: it starts the processes and drives Chromium with Playwright itself.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -172,7 +173,7 @@ async function settled(pages: Page[], clicks: number, timeoutMs: number): Promis
 
 /** `npm run demo`'s build step, for tests that start servers as plain node processes (the first test ran it). */
 function ensureBuilt(): void {
-  if (!existsSync(`${root}examples/demo/dist/index.html`)) {
+  if (!existsSync(`${root}examples/demo/dist/index.html`) || !existsSync(`${root}examples/demo/dist/sw.js`)) {
     execFileSync('node', ['examples/demo/build.mjs'], { cwd: root, stdio: 'inherit', timeout: 120_000 });
   }
 }
@@ -254,6 +255,46 @@ describe('npm run demo', () => {
     expect(counts).toMatchObject({ clicks: 3, charged: 3, handlerRuns: 3 });
     await page.locator('.order-refunded').waitFor();
     await context.close();
+  }, 60_000);
+
+  // The real network stays up and Chromium fires the tab's background sync at once: the worker must
+  // honour the tab's switch until the tab is gone, then deliver from the same queue with its keys.
+  test('purchases queued offline are delivered by the service worker once the tab is closed, each charged once', async () => {
+    ensureBuilt();
+    const demo = await start('node', ['examples/demo/server.mjs'], { PORT: String(await freePort()) }, 15_000);
+    const serverCounts = async () => ((await (await fetch(`${demo.url}/api/config`)).json()) as { counts: Counts }).counts;
+    const N = 4;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await open(page, demo.url);
+    const waitFor = (expression: string) => page.waitForFunction(expression, undefined, { timeout: 10_000, polling: 10 });
+    await waitFor('navigator.serviceWorker.controller !== null'); // the page registered the worker
+
+    await page.locator('#offline').check();
+    for (let i = 0; i < N; i++) {
+      const button = i % 2 === 0 ? '#buy-tea' : '#buy-beans';
+      await waitFor(`document.querySelector('${button}').getAttribute('data-state') !== 'loading'`);
+      await page.click(button);
+      await waitFor(`document.querySelector('${button}').getAttribute('data-state') === 'queued'`);
+    }
+    await waitFor(`document.querySelector('[data-pending]').getAttribute('data-pending') === '${N}'`);
+    // The worker knows this tab is offline (its Cache Storage holds the tab's id), and the sync the
+    // page asked for has come and failed: nothing reached the server.
+    const worker = context.serviceWorkers()[0]!;
+    await expect.poll(() => worker.evaluate(async () => (await (await caches.open('closed-loop-demo-offline-tabs')).keys()).length)).toBe(1);
+    expect(await serverCounts()).toMatchObject({ clicks: N, queued: N, charged: 0, handlerRuns: 0, requests: 0 });
+
+    await page.close(); // pagehide: the tab's simulated outage ends with it
+    await expect.poll(async () => (await serverCounts()).charged, { timeout: 20_000, interval: 100 }).toBe(N);
+
+    const reopened = await context.newPage();
+    await open(reopened, demo.url);
+    const counts = await countsOf(reopened);
+    expect(counts).toMatchObject({ clicks: N, queued: N, charged: N, handlerRuns: N });
+    expect(await reopened.locator('[data-pending]').getAttribute('data-pending')).toBe('0');
+    expect(await reopened.locator('.verdict').textContent()).toBe(`Charged ${N} times for ${N} accepted clicks ✓`);
+    await context.close();
+    console.log(`demo service worker: ${N} purchases queued offline, delivered after the tab closed: ${JSON.stringify(counts)}`);
   }, 60_000);
 
   describe('with REDIS_URL: two demo servers, one failover list', () => {

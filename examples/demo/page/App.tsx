@@ -322,6 +322,9 @@ function ChaosPanel({ chaos }: { chaos: Chaos }) {
         />
         <span>This page is offline</span>
       </label>
+      <small className="switch-hint">
+        Try it: switch offline, buy, close the tab, reopen. The service worker delivers what the tab queued, each once.
+      </small>
       <button type="button" className="link" onClick={() => send({ failureRate: 0, dropRate: 0, latencyMs: 0 })}>
         Calm everything
       </button>

@@ -6,6 +6,7 @@ import { createSyncClient, IndexedDBQueueStorage, OfflineQueue, RealtimeSyncServ
 import { SyncProvider } from 'closed-loop/react';
 import { App } from './App.js';
 import { reportFetch, switchableFetch } from './offline.js';
+import { startServiceWorker } from './worker.js';
 import type { DemoConfig } from './types.js';
 
 async function loadConfig(): Promise<DemoConfig> {
@@ -40,8 +41,9 @@ async function start() {
   const config = await loadConfig();
 
   // One queue per server run: a queue left by an earlier run (whose memory store is gone) stays out.
+  const queueName = `closed-loop-demo-${config.bootId}`;
   const queue = new OfflineQueue({
-    storage: new IndexedDBQueueStorage(`closed-loop-demo-${config.bootId}`),
+    storage: new IndexedDBQueueStorage(queueName),
     retry: { initialDelayMs: 200, maxDelayMs: 2000 },
   });
   const baseUrl = config.servers.length > 0 ? config.servers.map((s) => `${s}/api`) : `${location.origin}/api`;
@@ -54,6 +56,8 @@ async function start() {
   });
   // Sends what an earlier page left, flushes when the page is back online, and every 2 s.
   queue.startAutoSync({ intervalMs: 2000 });
+  // Delivers what this tab queued after the tab is closed (sw.ts).
+  startServiceWorker(queue, queueName);
 
   createRoot(document.getElementById('root')!).render(
     <StrictMode>
