@@ -57,6 +57,7 @@ await esbuild.build({
   outfile: fileURLToPath(new URL('./dist/sw.js', import.meta.url)),
   bundle: true,
   format: 'iife',
+  minify: true,
   target: 'es2022',
   logLevel: 'warning',
   alias: {

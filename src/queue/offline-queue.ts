@@ -148,7 +148,15 @@ export class OfflineQueue<P = unknown> {
     if (typeof id !== 'string') throw new TypeError('closed-loop: OfflineQueue.release(id): `id` must be a string');
     this.held.delete(id);
     const record = await this.reader.readOne(id);
-    if (record === undefined || record.state !== 'inFlight') return;
+    if (record === undefined) return;
+    // Already pending: a flush elsewhere (a service worker, another tab) tried it and put it back.
+    // It is queued all the same, so this queue's listeners hear of it.
+    if (record.state === 'pending') {
+      this.events.emit('enqueued', record as QueueItem<P>);
+      this.changed();
+      return;
+    }
+    if (record.state !== 'inFlight') return;
     const pending = Object.freeze({ ...withoutFlight(record), state: 'pending' }) as QueueItem<P>;
     try {
       await this.storage.put(pending);

@@ -282,6 +282,8 @@ describe('npm run demo', () => {
     // page asked for has come and failed: nothing reached the server.
     const worker = context.serviceWorkers()[0]!;
     await expect.poll(() => worker.evaluate(async () => (await (await caches.open('closed-loop-demo-offline-tabs')).keys()).length)).toBe(1);
+    // The page reports its clicks and queued mutations to the server on their own requests.
+    await expect.poll(async () => (await serverCounts()).queued, { timeout: 10_000, interval: 50 }).toBe(N);
     expect(await serverCounts()).toMatchObject({ clicks: N, queued: N, charged: 0, handlerRuns: 0, requests: 0 });
 
     await page.close(); // pagehide: the tab's simulated outage ends with it
