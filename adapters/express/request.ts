@@ -1,4 +1,3 @@
-import * as crypto from 'node:crypto';
 import type { Request } from 'express';
 import { fingerprintRequest } from 'closed-loop';
 
@@ -21,18 +20,10 @@ export function headerReader(req: Request): (name: string) => string | readonly 
 
 /**
  * The default fingerprint: the method, the concrete path (`req.baseUrl + req.path`, no query) and
- * the canonical JSON of `req.body`, hashed with Node's SHA-256.
+ * the canonical JSON of `req.body`, hashed as the core hashes it (Node's own SHA-256).
  *
  * @internal
  */
 export function fingerprintExpressRequest(req: Request): string {
-  return fingerprintRequest({ method: req.method, path: req.baseUrl + req.path, body: req.body as unknown }, nodeSha256);
-}
-
-// One-shot crypto.hash (Node 20.12+) skips the Hash object createHash builds for every call.
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
-
-/** Node's SHA-256: the same hex as the core's pure-JS one, several times faster. */
-function nodeSha256(text: string): string {
-  return oneShotHash ? oneShotHash('sha256', text, 'hex') : crypto.createHash('sha256').update(text).digest('hex');
+  return fingerprintRequest({ method: req.method, path: req.baseUrl + req.path, body: req.body as unknown });
 }

@@ -98,24 +98,7 @@ export async function guardWebRequest<Req>(adapter: WebAdapter<Req>, req: Req, r
  * @internal
  */
 export function fingerprintWebRequest(request: Request, body: ArrayBuffer | string | undefined): string {
-  return fingerprintRequest({ method: request.method, path: new URL(request.url).pathname, body }, nativeSha256);
-}
-
-interface NodeCrypto {
-  hash?: (algorithm: string, data: string, encoding: 'hex') => string;
-}
-
-/**
- * The runtime's own SHA-256 where it has Node's `crypto` with the one-shot `hash` (Node 20.16+, Bun,
- * Deno): the same hex as the core's pure-JS one, several times faster. Looked up at run time, so no
- * bundler sees an import of `node:crypto`; elsewhere (Workers, browsers) the core's is used.
- */
-const nativeSha256 = /* @__PURE__ */ findNativeSha256();
-
-function findNativeSha256(): ((text: string) => string) | undefined {
-  const process = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
-  const hash = (process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined)?.hash;
-  return hash && ((text) => hash('sha256', text, 'hex'));
+  return fingerprintRequest({ method: request.method, path: new URL(request.url).pathname, body });
 }
 
 /** A refusal as a problem answer, or, with `errors: 'next'`, thrown for the app's own handling. */

@@ -1,4 +1,4 @@
-import { sha256Hex } from './sha256.js';
+import { sha256 } from './sha256.js';
 
 /** What {@link fingerprintRequest} hashes. @category Idempotency */
 export interface FingerprintInput {
@@ -24,13 +24,13 @@ const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
  * the body (object keys sorted at every depth, no whitespace), computed synchronously.
  *
  * @param input - method, path and body
- * @param hash - a faster SHA-256 of a string (UTF-8) as lower-case hex, where the platform has one
- *   (the Express adapter passes Node's `crypto`); the result must equal the built-in one, so
- *   fingerprints agree across servers. Default: the built-in pure-JS SHA-256.
+ * @param hash - a SHA-256 of a string (UTF-8) as lower-case hex; the result must equal the
+ *   built-in one, so fingerprints agree across servers. Default: the runtime's own `crypto.hash`
+ *   where it has one (Node, Bun, Deno), else a pure-JS SHA-256.
  * @returns 64 hex characters
  * @category Idempotency
  */
-export function fingerprintRequest(input: FingerprintInput, hash: (text: string) => string = sha256Hex): string {
+export function fingerprintRequest(input: FingerprintInput, hash: (text: string) => string = sha256): string {
   return hash(`${input.method.toUpperCase()}\n${input.path}\n${canonicalBody(input.body)}`);
 }
 
@@ -48,7 +48,7 @@ function canonicalBytes(bytes: Uint8Array): string {
     text = decoder.decode(bytes);
   } catch {
     // Not UTF-8 text: binary, hashed byte for byte.
-    return `bytes:${sha256Hex(bytes)}`;
+    return `bytes:${sha256(bytes)}`;
   }
   return canonicalText(text);
 }

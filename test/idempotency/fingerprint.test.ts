@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { fingerprintRequest } from '../../src/index.js';
-import { sha256Hex } from '../../src/idempotency/sha256.js';
+import { sha256, sha256Hex } from '../../src/idempotency/sha256.js';
 
 const fp = (body: unknown, method = 'POST', path = '/orders') => fingerprintRequest({ method, path, body });
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -405,5 +405,12 @@ describe('sha256Hex: agrees with WebCrypto', () => {
     const whole = new Uint8Array(300).map((_, i) => i & 0xff);
     const view = whole.subarray(17, 250);
     expect(sha256Hex(view)).toBe(await subtleHex(view));
+  });
+});
+
+describe('sha256: the runtime\'s own SHA-256 where it has one, else sha256Hex', () => {
+  test('gives the same hex as the pure-JS one for text and bytes (Node: crypto.hash; Chromium: the pure-JS one)', () => {
+    const inputs: Array<string | Uint8Array> = ['', 'abc', 'é€😀', 'x'.repeat(1000), new Uint8Array([0, 255, 128, 7]), new Uint8Array(0)];
+    for (const input of inputs) expect(sha256(input)).toBe(sha256Hex(input));
   });
 });
